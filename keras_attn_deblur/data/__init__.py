@@ -1,0 +1,69 @@
+"""Paired deblurring data: discovery, decoding, augmentation, synthetic blur, pipelines.
+
+```python
+from keras_attn_deblur import data
+
+pairs = data.gopro_pairs("/datasets/GOPRO_Large", split="train")
+train_ds = data.make_dataset(pairs, batch_size=8, patch_size=256, training=True)
+synth_ds = data.synthetic_dataset("/my/sharp/photos", batch_size=8, patch_size=256)
+```
+
+Importing this package does not import TensorFlow: the tf.data pipeline
+(`data.make_tf_dataset`, `data.make_tf_synthetic_dataset`) and the TFDS
+builder (`data.tfds_gopro`) are imported on first use.
+"""
+
+import importlib
+
+from keras_attn_deblur.data.augment import center_crop_pair
+from keras_attn_deblur.data.augment import random_crop_pair
+from keras_attn_deblur.data.augment import random_flip_pair
+from keras_attn_deblur.data.augment import random_rot90_pair
+from keras_attn_deblur.data.datasets import make_dataset
+from keras_attn_deblur.data.datasets import resolve_pipeline
+from keras_attn_deblur.data.datasets import synthetic_dataset
+from keras_attn_deblur.data.decode import ImageReadError
+from keras_attn_deblur.data.decode import image_size
+from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.data.pairs import ImagePair
+from keras_attn_deblur.data.pairs import PairError
+from keras_attn_deblur.data.pairs import folder_pairs
+from keras_attn_deblur.data.pairs import gopro_pairs
+from keras_attn_deblur.data.pairs import hide_pairs
+from keras_attn_deblur.data.pairs import realblur_pairs
+from keras_attn_deblur.data.pairs import validate_pairs
+from keras_attn_deblur.data.py_dataset import PairedImageDataset
+from keras_attn_deblur.data.py_dataset import SyntheticBlurDataset
+from keras_attn_deblur.data.synthetic_blur import SyntheticMotionBlur
+from keras_attn_deblur.data.synthetic_blur import add_gaussian_noise
+from keras_attn_deblur.data.synthetic_blur import add_poisson_noise
+from keras_attn_deblur.data.synthetic_blur import apply_crf
+from keras_attn_deblur.data.synthetic_blur import average_frames
+from keras_attn_deblur.data.synthetic_blur import blur_image
+from keras_attn_deblur.data.synthetic_blur import camera_shake_kernel
+from keras_attn_deblur.data.synthetic_blur import frame_averaged_pairs
+from keras_attn_deblur.data.synthetic_blur import inverse_crf
+from keras_attn_deblur.data.synthetic_blur import jpeg_compress
+from keras_attn_deblur.data.synthetic_blur import linear_motion_kernel
+from keras_attn_deblur.data.synthetic_blur import nonuniform_blur
+
+# Names served on first access, so that TensorFlow (and TFDS) load only when used.
+_LAZY_ATTRIBUTES = {
+    "make_tf_dataset": "keras_attn_deblur.data.tf_pipeline",
+    "make_tf_synthetic_dataset": "keras_attn_deblur.data.tf_pipeline",
+    "tf_pipeline": None,
+    "tfds_gopro": None,
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY_ATTRIBUTES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name = _LAZY_ATTRIBUTES[name]
+    if module_name is None:
+        return importlib.import_module(f"{__name__}.{name}")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY_ATTRIBUTES))

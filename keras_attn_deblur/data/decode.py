@@ -1,0 +1,414 @@
+"""Reading one image file into a float32 RGB array in [0, 1], without TensorFlow.
+
+`load_image` decodes with Pillow and normalises every layout real deblurring
+datasets contain to one shape, `(height, width, 3)`:
+
+- 8-bit images (PNG, JPEG, BMP, TIFF, WebP) are divided by 255; 16-bit
+  grayscale PNGs (Pillow modes `I;16*` and `I`) by 65535.
+- Grayscale is repeated to three channels, palette images are expanded to RGB,
+  and an alpha channel is dropped without compositing, so the RGB values are
+  the stored ones.
+- The EXIF orientation is honoured (`PIL.ImageOps.exif_transpose`), the way a
+  photo viewer shows the picture.
+
+16-bit colour PNGs (RGB, RGBA and grayscale with alpha) are the one case
+Pillow cannot read at full precision: it opens them as 8-bit `RGB`/`RGBA` and
+keeps only the high byte of each sample. Those files are decoded here instead
+by a small PNG reader that uses only `zlib` and NumPy (`_decode_16_bit_png`):
+it inflates the IDAT stream, undoes the five PNG row filters and the Adam7
+interlacing, and keeps all 16 bits. Pillow still reads the header, so the
+size, the decompression-bomb limit and the EXIF orientation are checked the
+same way for every file.
+
+`image_size` reads only the header, which makes checking thousands of pairs
+cheap. Every failure is an `ImageReadError` whose one-line message names the
+file, the problem and the fix.
+"""
+
+import os
+import struct
+import zlib
+
+import numpy as np
+from PIL import Image
+from PIL import ImageOps
+
+_EXIF_ORIENTATION_TAG = 0x0112
+_SWAPPED_ORIENTATIONS = (5, 6, 7, 8)
+_SIXTEEN_BIT_GRAY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# PNG colour type -> samples per pixel, for the 16-bit colour types that
+# Pillow reduces to 8 bits: truecolour, grayscale + alpha, truecolour + alpha.
+_SIXTEEN_BIT_COLOUR_TYPES = {2: 3, 4: 2, 6: 4}
+# Adam7 passes: (first row, first column, row step, column step).
+_ADAM7_PASSES = (
+    (0, 0, 8, 8),
+    (0, 4, 8, 8),
+    (4, 0, 8, 4),
+    (0, 2, 4, 4),
+    (2, 0, 4, 2),
+    (0, 1, 2, 2),
+    (1, 0, 2, 1),
+)
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, struct.error)
+_REMOVE_FIX = "Re-download or re-export the file, or remove it from the dataset."
+
+
+class ImageReadError(ValueError):
+    """An image file that cannot be read.
+
+    Raised by `load_image` and `image_size` for a missing file, an empty file,
+    a file that is not an image, a truncated or corrupt image, and an image
+    larger than Pillow's decompression-bomb limit. The message is one line:
+    the file, the problem and the fix.
+
+    Args:
+        path: str. The file that could not be read.
+        problem: str. What is wrong, worded to follow the file name
+            (`"does not exist"`).
+        fix: str. What to do about it, as a sentence.
+
+    Example:
+
+    ```python
+    from keras_attn_deblur.data.decode import ImageReadError, load_image
+
+    try:
+        load_image("/datasets/missing.png")
+    except ImageReadError as error:
+        print(error.path, error.problem)
+    ```
+    """
+
+    def __init__(self, path, problem, fix):
+        self.path = os.fspath(path)
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"Image file '{self.path}' {problem}. {fix}")
+
+    def __reduce__(self):
+        # Keeps the error picklable, so it crosses worker processes intact.
+        return type(self), (self.path, self.problem, self.fix)
+
+
+def load_image(path):
+    """Decodes an image file to a float32 RGB array in `[0, 1]`.
+
+    8-bit images are divided by 255 and 16-bit PNGs by 65535. Grayscale
+    becomes three identical channels, palette images are expanded, alpha is
+    dropped (the RGB values are kept as stored, not composited), and the EXIF
+    orientation is applied. The whole file is decoded, so truncation is
+    detected here.
+
+    Args:
+        path: str or path-like. The image file: PNG (8- or 16-bit), JPEG, or
+            any other format Pillow reads.
+
+    Returns:
+        A float32 NumPy array of shape `(height, width, 3)` in `[0, 1]`, with
+        `height` and `width` after the EXIF orientation.
+
+    Raises:
+        ImageReadError: the file is missing, empty, not an image, truncated or
+            corrupt, or larger than `PIL.Image.MAX_IMAGE_PIXELS` allows.
+
+    Example:
+
+    ```python
+    from keras_attn_deblur.data.decode import load_image
+
+    sharp = load_image("GOPRO_Large/test/GOPR0384_11_00/sharp/000001.png")
+    sharp.shape, sharp.dtype  # ((720, 1280, 3), dtype('float32'))
+    ```
+    """
+    path = os.fspath(path)
+    with _open_image(path) as image:
+        orientation = _exif_orientation(image)
+        if image.format == "PNG" and _png_sixteen_bit_colour_type(path) is not None:
+            try:
+                samples = _decode_16_bit_png(path)
+            except _DECODE_ERRORS as error:
+                raise ImageReadError(
+                    path, f"is truncated or corrupt ({_one_line(error)})", _REMOVE_FIX
+                ) from error
+            rgb = _apply_orientation(_sixteen_bit_to_rgb(samples), orientation)
+            return np.ascontiguousarray(rgb)
+        try:
+            image.load()
+        except Image.DecompressionBombError as error:
+            raise _bomb_error(path, error) from error
+        except _DECODE_ERRORS as error:
+            raise ImageReadError(
+                path, f"is truncated or corrupt ({_one_line(error)})", _REMOVE_FIX
+            ) from error
+        image = ImageOps.exif_transpose(image)
+        return _to_float_rgb(image, path)
+
+
+def image_size(path):
+    """Reads the `(height, width)` of an image from its header only.
+
+    The size is the one `load_image` returns: for EXIF orientations 5 to 8
+    (the rotated ones) height and width are swapped. Nothing but the header
+    is read, so truncation is not detected here; `load_image` detects it.
+    (A PNG whose EXIF chunk comes after the pixel data, which the PNG
+    specification allows but writers rarely do, is sized as unrotated.)
+
+    Args:
+        path: str or path-like. The image file.
+
+    Returns:
+        A tuple of two ints, `(height, width)`.
+
+    Raises:
+        ImageReadError: the file is missing, empty, not an image, or larger
+            than `PIL.Image.MAX_IMAGE_PIXELS` allows.
+
+    Example:
+
+    ```python
+    from keras_attn_deblur.data.decode import image_size
+
+    image_size("GOPRO_Large/test/GOPR0384_11_00/blur/000001.png")  # (720, 1280)
+    ```
+    """
+    path = os.fspath(path)
+    with _open_image(path) as image:
+        width, height = image.size
+        if _exif_orientation(image) in _SWAPPED_ORIENTATIONS:
+            height, width = width, height
+    return height, width
+
+
+def _open_image(path):
+    """Opens `path` with Pillow (header only), turning each failure into one line."""
+    if not os.path.exists(path):
+        raise ImageReadError(
+            path,
+            "does not exist",
+            "Check the path, or list the pairs again if files were moved or deleted.",
+        )
+    if os.path.isdir(path):
+        raise ImageReadError(
+            path, "is a folder, not an image file", "Pass the path of an image file."
+        )
+    if os.path.getsize(path) == 0:
+        raise ImageReadError(
+            path,
+            "is empty (0 bytes), probably an interrupted download or copy",
+            "Copy the file again, or remove it from the dataset.",
+        )
+    try:
+        return Image.open(path)
+    except Image.DecompressionBombError as error:
+        raise _bomb_error(path, error) from error
+    except PermissionError as error:
+        raise ImageReadError(
+            path, "cannot be opened (permission denied)", "Make the file readable."
+        ) from error
+    except _DECODE_ERRORS as error:
+        raise ImageReadError(
+            path,
+            f"is not an image Pillow can read{_text_hint(path)}",
+            "Replace it with a valid PNG or JPEG file, or remove it from the dataset.",
+        ) from error
+
+
+def _text_hint(path):
+    """Says so when a file that should be an image holds text (say, an HTML page)."""
+    with open(path, "rb") as file:
+        start = file.read(512)
+    try:
+        text = start.decode("utf-8")
+    except UnicodeDecodeError:
+        return " (unknown format or damaged header)"
+    if all(char.isprintable() or char.isspace() for char in text):
+        return f" (it holds text, starting {text[:40].strip()!r}, not image data)"
+    return " (unknown format or damaged header)"
+
+
+def _bomb_error(path, error):
+    return ImageReadError(
+        path,
+        f"is larger than Pillow's decompression-bomb limit ({_one_line(error).rstrip('.')})",
+        "If you trust the file, raise the limit before loading, e.g. "
+        "`PIL.Image.MAX_IMAGE_PIXELS = 500_000_000` (or `None` to switch the check off).",
+    )
+
+
+def _one_line(error):
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _exif_orientation(image):
+    """The EXIF orientation tag (1 to 8), or 1 when there is none or it is unreadable."""
+    if image.format == "PNG" and "exif" not in image.info:
+        # Pillow's PNG `getexif()` decodes the whole image to look for an
+        # eXIf chunk after the pixels; only the header's chunks are read here.
+        return 1
+    try:
+        orientation = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
+    except _DECODE_ERRORS:
+        return 1
+    return orientation if orientation in range(1, 9) else 1
+
+
+def _to_float_rgb(image, path):
+    if image.mode in _SIXTEEN_BIT_GRAY_MODES:
+        gray = np.asarray(image).astype(np.float32) / 65535.0
+        gray = np.clip(gray, 0.0, 1.0)
+        return np.repeat(gray[:, :, None], 3, axis=-1)
+    if image.mode == "F":
+        raise ImageReadError(
+            path,
+            "holds 32-bit floating-point samples, whose value range is unknown",
+            "Save it as an 8- or 16-bit PNG.",
+        )
+    if image.mode != "RGB":
+        # "L", "1", "P", "LA", "PA", "RGBA", "CMYK", "YCbCr", ...: alpha is
+        # dropped, not composited, so the stored RGB values are kept.
+        image = image.convert("RGB")
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def _sixteen_bit_to_rgb(samples):
+    """(H, W, C) uint16 PNG samples (C = 2, 3 or 4) -> float32 RGB in [0, 1]."""
+    if samples.shape[-1] == 2:  # grayscale + alpha
+        samples = np.repeat(samples[:, :, :1], 3, axis=-1)
+    return samples[:, :, :3].astype(np.float32) / 65535.0
+
+
+def _apply_orientation(array, orientation):
+    """Applies an EXIF orientation to an (H, W, C) array, as `exif_transpose` does."""
+    if orientation == 2:
+        return array[:, ::-1]
+    if orientation == 3:
+        return array[::-1, ::-1]
+    if orientation == 4:
+        return array[::-1]
+    if orientation == 5:
+        return array.transpose(1, 0, 2)
+    if orientation == 6:
+        return np.rot90(array, k=-1)
+    if orientation == 7:
+        return array[::-1, ::-1].transpose(1, 0, 2)
+    if orientation == 8:
+        return np.rot90(array, k=1)
+    return array
+
+
+def _png_sixteen_bit_colour_type(path):
+    """The PNG colour type when the file is a 16-bit colour PNG, else `None`."""
+    with open(path, "rb") as file:
+        start = file.read(33)
+    if len(start) < 33 or not start.startswith(_PNG_SIGNATURE) or start[12:16] != b"IHDR":
+        return None
+    bit_depth, colour_type = start[24], start[25]
+    if bit_depth == 16 and colour_type in _SIXTEEN_BIT_COLOUR_TYPES:
+        return colour_type
+    return None
+
+
+def _decode_16_bit_png(path):
+    """Decodes a 16-bit colour PNG to (H, W, C) uint16 with NumPy and zlib.
+
+    Raises `ValueError` or `zlib.error` for a truncated or corrupt file.
+    """
+    with open(path, "rb") as file:
+        data = file.read()
+    header = None
+    compressed = []
+    position = len(_PNG_SIGNATURE)
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        body = data[position + 8 : position + 8 + length]
+        if len(body) < length:
+            break  # truncated chunk; the size check below reports it
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            compressed.append(body)
+        elif kind == b"IEND":
+            break
+        position += 12 + length
+    if header is None or len(header) != 13:
+        raise ValueError("the PNG header chunk is missing")
+    width, height, _, colour_type, compression, filter_method, interlace = struct.unpack(
+        ">IIBBBBB", header
+    )
+    if compression != 0 or filter_method != 0 or interlace not in (0, 1):
+        raise ValueError("unknown PNG compression, filter or interlace method")
+    channels = _SIXTEEN_BIT_COLOUR_TYPES[colour_type]
+    bytes_per_pixel = 2 * channels
+    if interlace:
+        passes = [
+            (top, left, row_step, column_step)
+            for top, left, row_step, column_step in _ADAM7_PASSES
+            if height > top and width > left
+        ]
+    else:
+        passes = [(0, 0, 1, 1)]
+    pass_shapes = [
+        (-(-(height - top) // row_step), -(-(width - left) // column_step))
+        for top, left, row_step, column_step in passes
+    ]
+    expected = sum(rows * (1 + columns * bytes_per_pixel) for rows, columns in pass_shapes)
+    raw = zlib.decompressobj().decompress(b"".join(compressed), expected)
+    if len(raw) < expected:
+        raise ValueError(f"image data ends early ({len(raw)} of {expected} bytes)")
+    pixels = np.empty((height, width, bytes_per_pixel), dtype=np.uint8)
+    offset = 0
+    for (top, left, row_step, column_step), (rows, columns) in zip(passes, pass_shapes):
+        size = rows * (1 + columns * bytes_per_pixel)
+        scanlines = np.frombuffer(raw, np.uint8, size, offset).reshape(rows, -1)
+        pixels[top::row_step, left::column_step] = _unfilter(scanlines, bytes_per_pixel)
+        offset += size
+    return pixels.reshape(height, -1).view(">u2").reshape(height, width, channels)
+
+
+def _unfilter(scanlines, bytes_per_pixel):
+    """Undoes PNG row filtering: (rows, 1 + columns * bpp) -> (rows, columns, bpp) uint8.
+
+    Each byte is predicted from its left (a), upper (b) and upper-left (c)
+    neighbours, already decoded. Every pixel on an anti-diagonal
+    `row + column = t` depends only on the diagonals `t - 1` and `t - 2`, so
+    the rows are sheared until those diagonals are array rows and each step
+    decodes one whole diagonal with NumPy: `rows + columns` steps, not
+    `rows * columns`.
+    """
+    filters = scanlines[:, 0].astype(np.int16)
+    if filters.size and filters.max() > 4:
+        raise ValueError(f"unknown PNG row filter {int(filters.max())}")
+    rows = scanlines.shape[0]
+    columns = (scanlines.shape[1] - 1) // bytes_per_pixel
+    filtered = scanlines[:, 1:].reshape(rows, columns, bytes_per_pixel).astype(np.int16)
+    row_index = np.arange(rows)[:, None]
+    diagonal_index = row_index + np.arange(columns)[None, :]
+    # sheared[t, i] = filtered[i, t - i]; decoded[t + 2, i + 1] = pixel (i, t - i).
+    # The zero border stands for the bytes outside the image, which PNG takes as 0.
+    sheared = np.zeros((rows + columns, rows, bytes_per_pixel), dtype=np.int16)
+    sheared[diagonal_index, row_index] = filtered
+    decoded = np.zeros((rows + columns + 1, rows + 1, bytes_per_pixel), dtype=np.int16)
+    filters = filters[:, None]
+    for t in range(rows + columns - 1):
+        first, last = max(0, t - columns + 1), min(rows - 1, t)
+        kind = filters[first : last + 1]
+        left = decoded[t + 1, first + 1 : last + 2]
+        up = decoded[t + 1, first : last + 1]
+        up_left = decoded[t, first : last + 1]
+        estimate = left + up - up_left
+        distance_left = np.abs(estimate - left)
+        distance_up = np.abs(estimate - up)
+        distance_up_left = np.abs(estimate - up_left)
+        paeth = np.where(
+            (distance_left <= distance_up) & (distance_left <= distance_up_left),
+            left,
+            np.where(distance_up <= distance_up_left, up, up_left),
+        )
+        prediction = np.select(
+            [kind == 1, kind == 2, kind == 3, kind == 4],
+            [left, up, (left + up) >> 1, paeth],
+            0,
+        )
+        decoded[t + 2, first + 1 : last + 2] = (sheared[t, first : last + 1] + prediction) & 0xFF
+    return decoded[diagonal_index + 2, row_index + 1].astype(np.uint8)

@@ -1,0 +1,253 @@
+"""The training recipe: compile a deblurring model and the callbacks of a real run.
+
+```python
+from keras_attn_deblur import training
+
+model = training.compile_for_deblurring(
+    "patent", learning_rate=2e-4, total_steps=100_000, mixed_precision="bfloat16"
+)
+model.fit(
+    train_ds,
+    validation_data=val_ds,
+    epochs=100,
+    steps_per_epoch=1000,
+    callbacks=training.deblurring_callbacks("runs/gopro"),
+)
+```
+
+Kill the run at any point and start the same command again: `BackupAndRestore`
+resumes from the last completed epoch (or step interval), the CSV log is
+appended to, and `runs/gopro/best.keras` keeps the model with the best
+validation PSNR.
+"""
+
+import os
+
+import keras
+
+from keras_attn_deblur.losses import CharbonnierLoss
+from keras_attn_deblur.losses import FrequencyLoss
+from keras_attn_deblur.losses import PSNRLoss
+from keras_attn_deblur.losses import WeightedSumLoss
+from keras_attn_deblur.metrics import PSNR
+from keras_attn_deblur.metrics import SSIM
+from keras_attn_deblur.models.attn_deblur_net import AttnDeblurNet
+
+_PRECISION_POLICIES = {
+    None: None,
+    "float32": "float32",
+    "bfloat16": "mixed_bfloat16",
+    "mixed_bfloat16": "mixed_bfloat16",
+    "float16": "mixed_float16",
+    "mixed_float16": "mixed_float16",
+}
+_OPTIMIZERS = ("adam", "adamw")
+
+
+def _pixel_loss(name):
+    losses = {
+        "charbonnier": CharbonnierLoss,
+        "l1": lambda: keras.losses.MeanAbsoluteError(name="l1"),
+        "mae": lambda: keras.losses.MeanAbsoluteError(name="l1"),
+        "mse": lambda: keras.losses.MeanSquaredError(name="mse"),
+        "psnr": PSNRLoss,
+    }
+    if isinstance(name, keras.losses.Loss):
+        return name
+    if name not in losses:
+        raise ValueError(
+            f"Unknown loss. Use one of {sorted(losses)} or a keras.losses.Loss. "
+            f"Received: loss={name!r}"
+        )
+    return losses[name]()
+
+
+def _with_precision(model, policy):
+    """Returns `model` computing under `policy`, keeping its weights."""
+    if policy is None or model.dtype_policy.name == policy:
+        return model
+    rebuilt = type(model).from_config({**model.get_config(), "dtype": policy})
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
+
+
+def compile_for_deblurring(
+    model="patent",
+    *,
+    learning_rate=2e-4,
+    total_steps=None,
+    final_learning_rate_ratio=0.01,
+    optimizer="adam",
+    weight_decay=1e-4,
+    clipnorm=None,
+    loss="charbonnier",
+    frequency_weight=0.0,
+    mixed_precision=None,
+    ssim_variants=("gaussian",),
+    jit_compile="auto",
+):
+    """Builds (if needed) and compiles a model with the deblurring recipe.
+
+    The recipe: Adam or AdamW, a cosine learning-rate decay from
+    `learning_rate` to `learning_rate * final_learning_rate_ratio` over
+    `total_steps` optimizer steps (constant when `total_steps` is `None`), a
+    pixel loss (Charbonnier by default) optionally plus MIMO-UNet's FFT loss,
+    and PSNR/SSIM metrics averaged per image.
+
+    Mixed precision is a property of the layers, so it is applied here: a
+    preset name is built with the requested policy, and a given model whose
+    policy differs is rebuilt from its config with the same weights. With
+    `"float16"`, Keras wraps the optimizer in a `LossScaleOptimizer`. Metrics
+    and losses always compute in float32.
+
+    Args:
+        model: str or `keras.Model`. A preset name of `AttnDeblurNet`
+            (`"patent"`, `"lite"`) or a model. Defaults to `"patent"`.
+        learning_rate: float. Peak learning rate. Defaults to `2e-4`.
+        total_steps: int. Optimizer steps of the whole run, for the cosine
+            decay. Defaults to `None` (constant learning rate).
+        final_learning_rate_ratio: float. The learning rate at `total_steps`
+            as a fraction of `learning_rate`. Defaults to `0.01`.
+        optimizer: str. `"adam"` or `"adamw"`. Defaults to `"adam"`.
+        weight_decay: float. Decoupled weight decay of AdamW. Defaults to
+            `1e-4`.
+        clipnorm: float. Clip each gradient to this norm. Defaults to `None`.
+        loss: str or `keras.losses.Loss`. `"charbonnier"`, `"l1"`, `"mse"`,
+            `"psnr"` or a loss object. Defaults to `"charbonnier"`.
+        frequency_weight: float. Weight of an added `FrequencyLoss` (MIMO-UNet
+            uses 0.1). Defaults to `0.0` (none).
+        mixed_precision: str. `None`/`"float32"`, `"bfloat16"` (CPUs with
+            AVX-512 BF16/AMX, TPUs, recent GPUs) or `"float16"` (GPUs).
+            Defaults to `None`.
+        ssim_variants: tuple of str. SSIM metrics to report: `"gaussian"`
+            (logged as `ssim`) and/or `"matlab"` (logged as `ssim_matlab`).
+            Defaults to `("gaussian",)`.
+        jit_compile: bool or `"auto"`. Passed to `Model.compile`. Defaults
+            to `"auto"`.
+
+    Returns:
+        The compiled `keras.Model`.
+
+    Example:
+    ```python
+    from keras_attn_deblur import training
+
+    model = training.compile_for_deblurring("lite", total_steps=10_000)
+    ```
+    """
+    if mixed_precision not in _PRECISION_POLICIES:
+        raise ValueError(
+            "`mixed_precision` must be None, 'float32', 'bfloat16' or 'float16'. "
+            f"Received: mixed_precision={mixed_precision!r}"
+        )
+    if optimizer not in _OPTIMIZERS:
+        raise ValueError(
+            f"`optimizer` must be one of {_OPTIMIZERS}. Received: optimizer={optimizer!r}"
+        )
+    if total_steps is not None and (not isinstance(total_steps, int) or total_steps < 1):
+        raise ValueError(
+            f"`total_steps` must be a positive integer or None. Received: total_steps={total_steps!r}"
+        )
+    if frequency_weight < 0:
+        raise ValueError(
+            f"`frequency_weight` must be >= 0. Received: frequency_weight={frequency_weight!r}"
+        )
+    policy = _PRECISION_POLICIES[mixed_precision]
+    if isinstance(model, str):
+        model = AttnDeblurNet.from_preset(model, dtype=policy)
+    else:
+        model = _with_precision(model, policy)
+
+    schedule = learning_rate
+    if total_steps is not None:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps=total_steps, alpha=final_learning_rate_ratio
+        )
+    if optimizer == "adamw":
+        optimizer_instance = keras.optimizers.AdamW(
+            schedule, weight_decay=weight_decay, clipnorm=clipnorm
+        )
+    else:
+        optimizer_instance = keras.optimizers.Adam(schedule, clipnorm=clipnorm)
+
+    loss_instance = _pixel_loss(loss)
+    if frequency_weight > 0:
+        loss_instance = WeightedSumLoss(
+            [loss_instance, FrequencyLoss()], [1.0, frequency_weight]
+        )
+    metrics = [PSNR()] + [SSIM(variant=variant) for variant in ssim_variants]
+    model.compile(
+        optimizer=optimizer_instance,
+        loss=loss_instance,
+        metrics=metrics,
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def deblurring_callbacks(
+    directory,
+    *,
+    monitor="val_psnr",
+    save_best=True,
+    backup=True,
+    backup_freq="epoch",
+    csv_log=True,
+    terminate_on_nan=True,
+):
+    """The callbacks of a real training run, writing into `directory`.
+
+    - `best.keras`: the model with the best `monitor` value so far
+      (`ModelCheckpoint`, higher is better for PSNR/SSIM, lower for losses).
+    - `backup/`: `BackupAndRestore` state; running the same `fit` again
+      after a crash or a kill resumes from the last backup.
+    - `log.csv`: one row per epoch, appended to on resume.
+    - `TerminateOnNaN` stops a diverged run.
+
+    Args:
+        directory: str or path. The run folder, created if missing.
+        monitor: str. The quantity for the best checkpoint. Defaults to
+            `"val_psnr"` (needs `validation_data`; use `"psnr"` without it).
+        save_best: bool. Keep `best.keras`. Defaults to `True`.
+        backup: bool. Add `BackupAndRestore`. Defaults to `True`.
+        backup_freq: `"epoch"` or int. Back up every epoch or every N
+            steps. Defaults to `"epoch"`.
+        csv_log: bool. Write `log.csv`. Defaults to `True`.
+        terminate_on_nan: bool. Add `TerminateOnNaN`. Defaults to `True`.
+
+    Returns:
+        A list of `keras.callbacks.Callback`.
+
+    Example:
+    ```python
+    from keras_attn_deblur import training
+
+    callbacks = training.deblurring_callbacks("runs/my_photos")
+    ```
+    """
+    directory = os.fspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    mode = "min" if "loss" in monitor else "max"
+    callbacks = []
+    if terminate_on_nan:
+        callbacks.append(keras.callbacks.TerminateOnNaN())
+    if backup:
+        callbacks.append(
+            keras.callbacks.BackupAndRestore(
+                os.path.join(directory, "backup"), save_freq=backup_freq
+            )
+        )
+    if save_best:
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                os.path.join(directory, "best.keras"),
+                monitor=monitor,
+                mode=mode,
+                save_best_only=True,
+            )
+        )
+    if csv_log:
+        callbacks.append(
+            keras.callbacks.CSVLogger(os.path.join(directory, "log.csv"), append=True)
+        )
+    return callbacks

@@ -1,0 +1,160 @@
+import csv
+import importlib.util
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import keras_attn_deblur as kad
+from keras_attn_deblur import training
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples")
+
+
+def _tiny_model(**kwargs):
+    return kad.AttnDeblurNet(filters=(4, 8, 8), blocks_per_stage=1, kernel_size=3, **kwargs)
+
+
+def _load_example(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(EXAMPLES, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compile_builds_the_recipe():
+    model = training.compile_for_deblurring(
+        "lite", learning_rate=1e-3, total_steps=1000, final_learning_rate_ratio=0.01
+    )
+    assert isinstance(model, kad.AttnDeblurNet)
+    assert model.get_config()["filters"] == (16, 32, 64)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert isinstance(model.loss, kad.CharbonnierLoss)
+    schedule = model.optimizer._learning_rate
+    # Cosine decay, by hand: lr(t) = lr0 * ((1 - a) * 0.5 * (1 + cos(pi t / T)) + a).
+    for step in (0, 250, 500, 1000):
+        expected = 1e-3 * (0.99 * 0.5 * (1 + math.cos(math.pi * step / 1000)) + 0.01)
+        assert float(schedule(step)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_compile_options():
+    model = training.compile_for_deblurring(
+        _tiny_model(), optimizer="adamw", weight_decay=1e-3, loss="mse",
+        frequency_weight=0.1, ssim_variants=("gaussian", "matlab"),
+    )
+    assert isinstance(model.optimizer, keras.optimizers.AdamW)
+    assert model.optimizer.weight_decay == pytest.approx(1e-3)
+    assert isinstance(model.loss, kad.WeightedSumLoss)
+    blurry = np.random.default_rng(0).random((2, 16, 16, 3)).astype("float32")
+    logs = model.evaluate(blurry, blurry, return_dict=True, verbose=0)
+    assert {"loss", "psnr", "ssim", "ssim_matlab"} <= set(logs)
+
+
+def test_mixed_precision_rebuild_keeps_weights_and_scales_float16_loss():
+    model = _tiny_model()
+    images = np.random.default_rng(0).random((1, 16, 12, 3)).astype("float32")
+    # Give conv 6 non-zero weights so that the output depends on every layer.
+    output_conv = model.get_layer("output_conv")
+    output_conv.set_weights([np.full_like(w, 0.01) for w in output_conv.get_weights()])
+    reference = model.predict(images, verbose=0)
+    bf16 = training.compile_for_deblurring(model, mixed_precision="bfloat16")
+    assert bf16.dtype_policy.name == "mixed_bfloat16"
+    assert bf16.get_layer("enc1_attn1").compute_dtype == "bfloat16"
+    np.testing.assert_allclose(bf16.predict(images, verbose=0), reference, atol=0.05)
+    fp16 = training.compile_for_deblurring(model, mixed_precision="float16")
+    assert isinstance(fp16.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_bfloat16_training_step_reports_float32_metrics():
+    model = training.compile_for_deblurring(_tiny_model(), mixed_precision="bfloat16")
+    rng = np.random.default_rng(0)
+    sharp = rng.random((4, 16, 16, 3)).astype("float32")
+    history = model.fit(sharp * 0.9, sharp, batch_size=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert all(v.dtype == "float32" for m in model.metrics for v in m.variables)
+    assert keras.backend.standardize_dtype(model(sharp).dtype) == "float32"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"mixed_precision": "int8"}, "mixed_precision='int8'"),
+        ({"optimizer": "sgd"}, "optimizer='sgd'"),
+        ({"loss": "huber"}, "loss='huber'"),
+        ({"total_steps": 0}, "total_steps=0"),
+        ({"frequency_weight": -1.0}, "frequency_weight=-1.0"),
+    ],
+)
+def test_compile_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        training.compile_for_deblurring(_tiny_model(), **kwargs)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Kills the run at the start of epoch `epoch`, like a crash or Ctrl-C."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("interrupted")
+
+
+def test_callbacks_resume_a_killed_run(tmp_path):
+    rng = np.random.default_rng(0)
+    sharp = rng.random((8, 16, 16, 3)).astype("float32")
+    blurry = sharp * 0.8
+    run = tmp_path / "run"
+
+    def fit(extra_callbacks):
+        model = training.compile_for_deblurring(_tiny_model(), learning_rate=1e-3, loss="mse")
+        return model.fit(
+            blurry, sharp, batch_size=4, epochs=4, validation_data=(blurry, sharp),
+            callbacks=training.deblurring_callbacks(run) + extra_callbacks, verbose=0,
+        )
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        fit([_Interrupt(epoch=2)])
+    assert (run / "best.keras").exists()
+    history = fit([])
+    assert history.epoch == [2, 3]  # resumed after the two finished epochs
+    with open(run / "log.csv") as log:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(log)]
+    assert epochs == [0, 1, 2, 3]
+    assert not (run / "backup").exists() or not os.listdir(run / "backup")  # cleaned up when done
+    best = keras.saving.load_model(run / "best.keras")
+    assert isinstance(best, kad.AttnDeblurNet)
+
+
+def test_callbacks_monitor_mode(tmp_path):
+    by_type = {type(c).__name__: c for c in training.deblurring_callbacks(tmp_path, monitor="val_loss")}
+    assert set(by_type) == {"TerminateOnNaN", "BackupAndRestore", "ModelCheckpoint", "CSVLogger"}
+    assert by_type["ModelCheckpoint"].monitor == "val_loss"
+    assert by_type["ModelCheckpoint"].monitor_op is np.less or by_type["ModelCheckpoint"].mode == "min"
+
+
+@pytest.mark.slow
+def test_short_fit_raises_validation_psnr_above_the_blurry_input():
+    """480 steps on generated pairs: restored PSNR >= blurry PSNR + 1 dB."""
+    example = _load_example("train_minimal")
+    train_blurry, train_sharp = example.make_pairs(256, 48, seed=0)
+    val_blurry, val_sharp = example.make_pairs(32, 48, seed=1)
+    keras.utils.set_random_seed(0)
+    model = kad.AttnDeblurNet(filters=(16, 32, 32), blocks_per_stage=1, kernel_size=3)
+    model = training.compile_for_deblurring(model, learning_rate=2e-3, total_steps=480, loss="mse")
+    history = model.fit(
+        train_blurry, train_sharp, batch_size=8, epochs=15,
+        validation_data=(val_blurry, val_sharp), verbose=0,
+    )
+    # Independent check of the gain with scikit-image's PSNR.
+    from skimage.metrics import peak_signal_noise_ratio
+
+    restored = np.clip(model.predict(val_blurry, verbose=0), 0, 1)
+    blurry_psnr = np.mean([peak_signal_noise_ratio(s, b, data_range=1.0) for s, b in zip(val_sharp, val_blurry)])
+    restored_psnr = np.mean([peak_signal_noise_ratio(s, r, data_range=1.0) for s, r in zip(val_sharp, restored)])
+    assert restored_psnr > blurry_psnr + 1.0, (blurry_psnr, restored_psnr)
+    assert history.history["val_psnr"][-1] > blurry_psnr + 1.0
