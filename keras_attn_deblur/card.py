@@ -60,7 +60,12 @@ CARD_MARKER = (
 _REQUIRED_METRICS = ("dataset", "split", "psnr")
 _STRING_METRICS = ("dataset", "split", "dataset_type", "dataset_config", "protocol")
 _FLOAT_METRICS = (
-    "psnr", "ssim", "ssim_matlab", "input_psnr", "input_ssim", "input_ssim_matlab",
+    "psnr",
+    "ssim",
+    "ssim_matlab",
+    "input_psnr",
+    "input_ssim",
+    "input_ssim_matlab",
 )
 _INTEGER_METRICS = ("num_images",)
 METRIC_KEYS = _STRING_METRICS + _FLOAT_METRICS + _INTEGER_METRICS
@@ -140,9 +145,7 @@ def _validate_metrics_entry(entry):
                 or isinstance(value, bool)
                 or not math.isfinite(float(value))
             ):
-                raise ValueError(
-                    f"`metrics[{key!r}]` must be a finite number. Received: {value!r}"
-                )
+                raise ValueError(f"`metrics[{key!r}]` must be a finite number. Received: {value!r}")
             value = float(value)
             if "ssim" in key and not -1.0 <= value <= 1.0:
                 raise ValueError(
@@ -317,7 +320,12 @@ def render_model_card(
         entry = known.get(name)
         if entry is None:
             training_data.append(
-                {"name": name, "url": None, "license": defaults["unknown_dataset_license"], "blur": None}
+                {
+                    "name": name,
+                    "url": None,
+                    "license": defaults["unknown_dataset_license"],
+                    "blur": None,
+                }
             )
         else:
             training_data.append(copy.deepcopy(entry))

@@ -77,8 +77,17 @@ _BUNDLED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
 # Packages whose classes a config.json may name.
 _ALLOWED_PACKAGES = ("keras", "keras_attn_deblur")
-# Keras's serialized plain data (arrays, bytes, slices): no class is resolved.
-_DATA_CLASS_NAMES = ("__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__")
+# Keras's serialized plain data (arrays, bytes, tuples, slices, references to
+# graph tensors): no class is resolved for them.
+_DATA_CLASS_NAMES = (
+    "__tensor__",
+    "__numpy__",
+    "__bytes__",
+    "__ellipsis__",
+    "__slice__",
+    "__tuple__",
+    "__keras_tensor__",
+)
 _LAMBDA_CLASS_NAMES = ("Lambda", "__lambda__")
 
 
@@ -130,7 +139,7 @@ def from_pretrained(
         )
     name = os.fspath(name_or_path)
     if name.startswith(_HUB_PREFIX):
-        repo_id = name[len(_HUB_PREFIX):]
+        repo_id = name[len(_HUB_PREFIX) :]
         if not _REPO_ID.match(repo_id):
             raise ValueError(
                 "A Hub address must read 'hf://<namespace>/<name>'. "
@@ -168,17 +177,15 @@ def from_pretrained(
 def _reject_hub_options(what, revision):
     if revision is not None:
         raise ValueError(
-            f"`revision` applies to Hub repos only, not to {what}. "
-            f"Received: revision={revision!r}"
+            f"`revision` applies to Hub repos only, not to {what}. Received: revision={revision!r}"
         )
 
 
 def _bundled_names():
-    if not BUNDLED_WEIGHTS_DIR.is_dir():
+    root = pathlib.Path(BUNDLED_WEIGHTS_DIR)
+    if not root.is_dir():
         return []
-    return sorted(
-        path.name for path in BUNDLED_WEIGHTS_DIR.iterdir() if (path / CONFIG_FILE).is_file()
-    )
+    return sorted(path.name for path in root.iterdir() if (path / CONFIG_FILE).is_file())
 
 
 def _load_bundled(cls, name):
@@ -265,8 +272,7 @@ def _download(repo_id, *, revision, cache_dir, token, endpoint, local_files_only
                 f"{login_hint} with a token that can read the repo."
             ) from error
         raise ConnectionError(
-            f"The Hub at {hub} failed to serve {what} (HTTP {_status(error)}): try "
-            "again later."
+            f"The Hub at {hub} failed to serve {what} (HTTP {_status(error)}): try again later."
         ) from error
 
 
@@ -354,9 +360,9 @@ def _load_folder(cls, folder, source):
         ) from error
     if not isinstance(model, cls):
         raise TypeError(
-            f"{source} holds a {type(model).__name__}, not a {cls.__name__}: load it "
-            "with keras.saving.load_model, or pick a folder saved from a "
-            f"{cls.__name__}."
+            f"{source} holds a {type(model).__name__} model, not an instance of "
+            f"{cls.__name__}: load it with keras.saving.load_model, or pick a folder "
+            f"saved from a {cls.__name__}."
         )
     return model
 
@@ -384,7 +390,7 @@ def _verify_weights(folder, source):
             f"{source}: {METADATA_FILE} records no SHA-256 of {WEIGHTS_FILE} (the "
             "folder was not written by save_pretrained), so the weights' integrity "
             "is not checked.",
-            stacklevel=4,
+            stacklevel=5,
         )
         return
     weights_path = folder / WEIGHTS_FILE
@@ -513,14 +519,15 @@ def save_pretrained(
     directory = pathlib.Path(directory)
     if directory.exists() and not directory.is_dir():
         raise NotADirectoryError(
-            f"save_pretrained writes a folder, but '{directory}' is a file: pass "
-            "another path."
+            f"save_pretrained writes a folder, but '{directory}' is a file: pass another path."
         )
     card_path = directory / CARD_FILE
     keep_card = (
         not overwrite_card
         and card_path.is_file()
-        and not model_card.is_generated_card(card_path.read_text(encoding="utf-8", errors="replace"))
+        and not model_card.is_generated_card(
+            card_path.read_text(encoding="utf-8", errors="replace")
+        )
     )
     if keep_card:
         warnings.warn(
@@ -558,7 +565,9 @@ def save_pretrained(
             "weights_size": (staging / WEIGHTS_FILE).stat().st_size,
             "evaluation": evaluations or None,
         }
-        (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+        (staging / METADATA_FILE).write_text(
+            json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
+        )
         if card is not None:
             (staging / CARD_FILE).write_text(str(card), encoding="utf-8")
         _move_into_place(staging, directory)
@@ -618,7 +627,8 @@ def push_to_hub(
     Args:
         model: `AttnDeblurNet`.
         repo_id: str. `"namespace/name"` (or `"hf://namespace/name"`).
-        private: bool. Create the repo private. Defaults to `False`.
+        private: bool. Create the repo private (an existing repo keeps its
+            visibility). Defaults to `False`.
         token: str. A token with write access. Defaults to `None`
             (`HF_TOKEN` or the saved login).
         revision: str. Branch to commit to, created if missing. Defaults to
@@ -639,11 +649,9 @@ def push_to_hub(
     from huggingface_hub import errors
 
     if isinstance(repo_id, str) and repo_id.startswith(_HUB_PREFIX):
-        repo_id = repo_id[len(_HUB_PREFIX):]
+        repo_id = repo_id[len(_HUB_PREFIX) :]
     if not isinstance(repo_id, str) or not _REPO_ID.match(repo_id):
-        raise ValueError(
-            f"`repo_id` must read 'namespace/name'. Received: repo_id={repo_id!r}"
-        )
+        raise ValueError(f"`repo_id` must read 'namespace/name'. Received: repo_id={repo_id!r}")
     if create_pr and revision not in (None, "main"):
         raise ValueError(
             "Pull requests are opened against the default branch: pass create_pr=True "
@@ -657,10 +665,16 @@ def push_to_hub(
         library_name="keras_attn_deblur",
         library_version=__version__,
     )
-    login_hint = "pass a token with write access as token= (or set HF_TOKEN, or run `hf auth login`)"
+    login_hint = (
+        "pass a token with write access as token= (or set HF_TOKEN, or run `hf auth login`)"
+    )
     try:
         api.create_repo(repo_id, private=private, exist_ok=True)
-        if revision not in (None, "main") and not _COMMIT_SHA.match(revision) and not revision.startswith("refs/"):
+        if (
+            revision not in (None, "main")
+            and not _COMMIT_SHA.match(revision)
+            and not revision.startswith("refs/")
+        ):
             api.create_branch(repo_id, branch=revision, exist_ok=True)
         keep_remote_card = not overwrite_card and _hub_card_is_handwritten(api, repo_id, revision)
         if keep_remote_card:
