@@ -4,7 +4,11 @@ The public API. TensorFlow is not imported here: the package works on the
 JAX backend without TensorFlow installed.
 """
 
+from keras_attn_deblur import inference
 from keras_attn_deblur import training
+from keras_attn_deblur.inference import deblur
+from keras_attn_deblur.inference import deblur_file
+from keras_attn_deblur.inference import deblur_folder
 from keras_attn_deblur.layers import SpatialAttentionBlock
 from keras_attn_deblur.losses import CharbonnierLoss
 from keras_attn_deblur.losses import FrequencyLoss
@@ -32,7 +36,11 @@ __all__ = [
     "WeightedSumLoss",
     "__version__",
     "compile_for_deblurring",
+    "deblur",
+    "deblur_file",
+    "deblur_folder",
     "deblurring_callbacks",
+    "inference",
     "psnr",
     "ssim",
     "training",

@@ -21,8 +21,10 @@ size, the decompression-bomb limit and the EXIF orientation are checked the
 same way for every file.
 
 `image_size` reads only the header, which makes checking thousands of pairs
-cheap. Every failure is an `ImageReadError` whose one-line message names the
-file, the problem and the fix.
+cheap. `load_image_samples` keeps the file's own bit depth, channels and
+metadata (ICC profile, EXIF), for writing a restored photo back. Every
+failure is an `ImageReadError` whose one-line message names the file, the
+problem and the fix.
 """
 
 import os
@@ -52,15 +54,20 @@ _ADAM7_PASSES = (
 )
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, struct.error)
 _REMOVE_FIX = "Re-download or re-export the file, or remove it from the dataset."
+# Pillow modes kept as they are by `load_image_samples`, and the modes that
+# are converted first (to the nearest mode that can hold restored pixels).
+_KEPT_MODES = ("L", "LA", "RGB", "RGBA")
+_CONVERTED_MODES = {"1": "L", "La": "LA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB"}
+_SIXTEEN_BIT_COLOUR_MODES = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}
 
 
 class ImageReadError(ValueError):
     """An image file that cannot be read.
 
-    Raised by `load_image` and `image_size` for a missing file, an empty file,
-    a file that is not an image, a truncated or corrupt image, and an image
-    larger than Pillow's decompression-bomb limit. The message is one line:
-    the file, the problem and the fix.
+    Raised by `load_image`, `load_image_samples` and `image_size` for a
+    missing file, an empty file, a file that is not an image, a truncated or
+    corrupt image, and an image larger than Pillow's decompression-bomb
+    limit. The message is one line: the file, the problem and the fix.
 
     Args:
         path: str. The file that could not be read.
@@ -143,6 +150,144 @@ def load_image(path):
             ) from error
         image = ImageOps.exif_transpose(image)
         return _to_float_rgb(image, path)
+
+
+def load_image_samples(path):
+    """Decodes an image file to its stored samples, keeping bit depth and channels.
+
+    Where `load_image` normalises every file to float RGB, this keeps what a
+    photo editor would save back: 8-bit files give `uint8` samples and 16-bit
+    PNGs `uint16` (all 16 bits, also for colour), grayscale stays one
+    channel and alpha is kept. The EXIF orientation is applied to the pixels.
+
+    | file mode (Pillow) | samples | returned `mode` |
+    |---|---|---|
+    | `L`, `LA`, `RGB`, `RGBA` | uint8, 1/2/3/4 channels | the same |
+    | `I;16*`, `I` (16-bit gray) | uint16, 1 channel | `"I;16"` |
+    | 16-bit colour PNG | uint16, 2/3/4 channels | `"LA;16"`, `"RGB;16"`, `"RGBA;16"` |
+    | `1` | uint8 gray | `"L"` |
+    | `P` | uint8 RGB, or RGBA with transparency | `"RGB"` / `"RGBA"` |
+    | `CMYK`, `YCbCr`, `LAB`, `HSV` | uint8 RGB | the file's mode (convert back to save) |
+
+    Args:
+        path: str or path-like. The image file.
+
+    Returns:
+        A tuple `(samples, mode, info)`: `samples` a NumPy array of shape
+        `(height, width)` or `(height, width, channels)` after the EXIF
+        orientation; `mode` as in the table; `info` a dict with `"format"`
+        (Pillow's name, e.g. `"JPEG"`) and, when the file has them,
+        `"icc_profile"` (bytes), `"exif"` (bytes, orientation reset to 1
+        since the pixels are already turned), `"dpi"` and, for JPEG,
+        `"subsampling"` (0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0).
+
+    Raises:
+        ImageReadError: the file is missing, empty, not an image, truncated or
+            corrupt, larger than `PIL.Image.MAX_IMAGE_PIXELS` allows, or holds
+            32-bit samples whose range is unknown.
+
+    Example:
+
+    ```python
+    from keras_attn_deblur.data.decode import load_image_samples
+
+    samples, mode, info = load_image_samples("photo.jpg")
+    samples.dtype, mode, info["format"]  # (dtype('uint8'), 'RGB', 'JPEG')
+    ```
+    """
+    path = os.fspath(path)
+    with _open_image(path) as image:
+        orientation = _exif_orientation(image)
+        info = _saved_metadata(image)
+        colour_type = (
+            _png_sixteen_bit_colour_type(path) if image.format == "PNG" else None
+        )
+        if colour_type is not None:
+            try:
+                samples = _decode_16_bit_png(path)
+            except _DECODE_ERRORS as error:
+                raise ImageReadError(
+                    path, f"is truncated or corrupt ({_one_line(error)})", _REMOVE_FIX
+                ) from error
+            samples = _apply_orientation(samples.astype(np.uint16), orientation)
+            mode = _SIXTEEN_BIT_COLOUR_MODES[samples.shape[-1]]
+            return np.ascontiguousarray(samples), mode, info
+        try:
+            image.load()
+        except Image.DecompressionBombError as error:
+            raise _bomb_error(path, error) from error
+        except _DECODE_ERRORS as error:
+            raise ImageReadError(
+                path, f"is truncated or corrupt ({_one_line(error)})", _REMOVE_FIX
+            ) from error
+        image = ImageOps.exif_transpose(image)
+        try:
+            samples, mode = image_samples(image)
+        except ValueError as error:
+            raise ImageReadError(path, str(error), "Save it as an 8- or 16-bit PNG.") from error
+        return samples, mode, info
+
+
+def _saved_metadata(image):
+    """What a writer should carry over: format, ICC profile, EXIF, dpi, JPEG subsampling."""
+    info = {"format": image.format}
+    for key in ("icc_profile", "dpi"):
+        if image.info.get(key):
+            info[key] = image.info[key]
+    if "exif" in image.info:
+        try:
+            # A fresh copy: changing `image.getexif()` would change what
+            # `exif_transpose` reads.
+            exif = Image.Exif()
+            exif.load(image.info["exif"])
+            if _EXIF_ORIENTATION_TAG in exif:
+                exif[_EXIF_ORIENTATION_TAG] = 1
+            info["exif"] = exif.tobytes()
+        except _DECODE_ERRORS:
+            pass  # unreadable EXIF: the pixels are still good, the tags are dropped
+    if image.format == "JPEG":
+        from PIL import JpegImagePlugin
+
+        subsampling = JpegImagePlugin.get_sampling(image)
+        if subsampling in (0, 1, 2):
+            info["subsampling"] = subsampling
+    return info
+
+
+def image_samples(image):
+    """Converts a loaded Pillow image to its samples, as `load_image_samples` does.
+
+    Args:
+        image: `PIL.Image.Image`. The image, already oriented if needed.
+
+    Returns:
+        A tuple `(samples, mode)`, see the table of `load_image_samples`.
+
+    Raises:
+        ValueError: the image holds 32-bit samples whose range is unknown
+            (mode `"F"`, or mode `"I"` with values outside 0-65535). The
+            message says what is wrong, worded to follow a file name.
+    """
+    mode = image.mode
+    if mode in _SIXTEEN_BIT_GRAY_MODES:
+        samples = np.asarray(image)
+        if samples.size and (samples.min() < 0 or samples.max() > 65535):
+            raise ValueError(
+                f"holds 32-bit integer samples outside the 16-bit range (mode {mode})"
+            )
+        return samples.astype(np.uint16), "I;16"
+    if mode == "F":
+        raise ValueError("holds 32-bit floating-point samples, whose value range is unknown")
+    if mode in _KEPT_MODES:
+        return np.asarray(image), mode
+    if mode == "P":
+        target = "RGBA" if "transparency" in image.info else "RGB"
+        return np.asarray(image.convert(target)), target
+    if mode in _CONVERTED_MODES:
+        target = _CONVERTED_MODES[mode]
+        return np.asarray(image.convert(target)), target
+    # CMYK, YCbCr, LAB, HSV: restored in RGB; the caller converts back.
+    return np.asarray(image.convert("RGB")), mode
 
 
 def image_size(path):

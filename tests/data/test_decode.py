@@ -320,3 +320,65 @@ def test_image_read_error_is_a_value_error_and_pickles():
     assert str(restored) == str(error)
     assert (restored.path, restored.problem) == (error.path, error.problem)
     assert restored.fix == error.fix
+
+
+# `load_image_samples`: the stored samples, bit depth and metadata.
+
+
+def test_samples_keep_bit_depth_channels_and_alpha(tmp_path):
+    from keras_attn_deblur.data.decode import load_image_samples
+
+    rgba = _random_uint8((HEIGHT, WIDTH, 4))
+    Image.fromarray(rgba).save(tmp_path / "rgba.png")
+    gray = _random_uint8((HEIGHT, WIDTH))
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    colour16 = _random_uint16((HEIGHT, WIDTH, 3))
+    _write_png16(tmp_path / "colour16.png", colour16, colour_type=2)
+    gray16 = _random_uint16((HEIGHT, WIDTH))
+    Image.fromarray(gray16).save(tmp_path / "gray16.png")
+    Image.fromarray(rgba[:, :, :3]).convert("P").save(tmp_path / "palette.png")
+    expected = {
+        "rgba.png": (rgba, "RGBA"),
+        "gray.png": (gray, "L"),
+        "colour16.png": (colour16, "RGB;16"),
+        "gray16.png": (gray16, "I;16"),
+    }
+    for name, (stored, mode) in expected.items():
+        samples, read_mode, info = load_image_samples(tmp_path / name)
+        assert (read_mode, info["format"], samples.dtype) == (mode, "PNG", stored.dtype)
+        np.testing.assert_array_equal(samples, stored)
+    samples, mode, _ = load_image_samples(tmp_path / "palette.png")
+    assert mode == "RGB" and samples.shape == (HEIGHT, WIDTH, 3)
+
+
+def test_samples_turn_upright_and_keep_exif_and_icc(tmp_path):
+    from PIL import ImageCms
+
+    from keras_attn_deblur.data.decode import load_image_samples
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = 6
+    exif[0x010F] = "TestCam"  # Make
+    path = tmp_path / "portrait.jpg"
+    Image.fromarray(_smooth_uint8(HEIGHT, WIDTH)).save(
+        path, exif=exif.tobytes(), icc_profile=profile, subsampling=0, dpi=(300, 300)
+    )
+    samples, mode, info = load_image_samples(path)
+    assert samples.shape == (WIDTH, HEIGHT, 3) and mode == "RGB"
+    assert np.abs(samples / 255.0 - load_image(path)).max() < 1e-6
+    kept = Image.Exif()
+    kept.load(info["exif"])
+    assert kept[EXIF_ORIENTATION] == 1 and kept[0x010F] == "TestCam"
+    assert info["icc_profile"] == profile and info["subsampling"] == 0
+    assert tuple(round(value) for value in info["dpi"]) == (300, 300)
+
+
+def test_samples_of_float_images_are_refused(tmp_path):
+    from keras_attn_deblur.data.decode import load_image_samples
+
+    path = tmp_path / "depth.tif"
+    Image.fromarray(np.zeros((HEIGHT, WIDTH), np.float32)).save(path)
+    with pytest.raises(ImageReadError) as error:
+        load_image_samples(path)
+    _assert_one_line_error(error, path, "floating-point")

@@ -1,0 +1,385 @@
+"""Inference speed and memory of `deblur`, against the machine's measured peak.
+
+Measures, on this machine and Keras backend, for the SPEC network
+`AttnDeblurNet()` ("patent"; random weights, with a random output
+convolution so that the network is not the identity):
+
+1. the machine's peak in the same framework: GFLOP/s of a large matrix
+   product (`keras.ops.matmul`, n x n x n) and of a large 5 x 5 convolution
+   (`keras.ops.conv`), in float32 and bfloat16, best of 3, measured before
+   and after the rows (the faster op and run is the peak);
+2. `deblur` on 256 x 256, 1280 x 720 and 3840 x 2160 (tiled, tile size
+   chosen from the default memory budget) in float32 and bfloat16, and a
+   24-megapixel photo (6000 x 4000, tiled, bfloat16): milliseconds per
+   megapixel of the image, achieved GFLOP/s (FLOPs per pixel = 2 x
+   `model.multiply_adds_per_pixel()`, counted from the model, over the
+   image's pixels, so padding and tile overlaps count against it), the
+   fraction of the matching peak, and the peak resident memory
+   (VmHWM) of a fresh process per row;
+3. on a real photo (a GoPro frame pair from ../shared/data when present: 11
+   consecutive 240 fps frames averaged, the middle frame sharp; else a
+   generated picture): the bfloat16 speed-up and the PSNR change from
+   float32 to bfloat16;
+4. tiled vs whole image with the same network on that 1280 x 720 photo:
+   the PSNR between them and the largest difference farther than the overlap
+   from any seam, with the default overlap (32) and with an overlap of the
+   network's receptive-field radius (exact).
+
+Each timed row first runs the network once on the row's tile shape
+(tracing and compilation), then times `deblur` on a uint8 photo. Other jobs
+on the machine make timings noisy; rerun for stable numbers.
+
+How to run:
+    KERAS_BACKEND=tensorflow python benchmarks/inference.py
+    KERAS_BACKEND=jax python benchmarks/inference.py --backend-note "JAX 0.10, CPU"
+    KERAS_BACKEND=tensorflow python benchmarks/inference.py --quick   # smoke run, small sizes
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOPRO_FRAMES = os.path.join(PROJECT_ROOT, "..", "shared", "data", "gopro_GOPR0477_11_00", "frames")
+FIRST_FRAME = 200  # frames 201-299 are the validation range of ../shared/data
+FRAMES_AVERAGED = 11
+
+# (label, height, width, precision, extra deblur options)
+FULL_ROWS = (
+    ("256x256", 256, 256, "float32", {}),
+    ("1280x720", 720, 1280, "float32", {}),
+    ("3840x2160 (4K), tiled", 2160, 3840, "float32", {}),
+    ("256x256", 256, 256, "bfloat16", {}),
+    ("1280x720", 720, 1280, "bfloat16", {}),
+    ("3840x2160 (4K), tiled", 2160, 3840, "bfloat16", {}),
+    ("6000x4000 (24 MP), tiled", 4000, 6000, "bfloat16", {}),
+)
+# A smoke run: small sizes; a small memory budget forces tiling.
+QUICK_ROWS = (
+    ("64x64", 64, 64, "float32", {}),
+    ("256x144", 144, 256, "float32", {}),
+    ("512x288, tiled", 288, 512, "float32", {"memory_budget_mb": 48}),
+    ("64x64", 64, 64, "bfloat16", {}),
+    ("256x144", 144, 256, "bfloat16", {}),
+    ("512x288, tiled", 288, 512, "bfloat16", {"memory_budget_mb": 48}),
+    ("900x600, tiled", 600, 900, "bfloat16", {"memory_budget_mb": 48}),
+)
+PHOTO_SIZES = {"full": (720, 1280), "quick": (144, 256)}
+
+
+# === Child processes: one measurement each, so that each peak RSS is its own ===
+
+
+def _peak_rss_mib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _patent_model():
+    import keras
+
+    from keras_attn_deblur import AttnDeblurNet
+
+    keras.utils.set_random_seed(0)
+    model = AttnDeblurNet()
+    output_conv = model.get_layer("output_conv")
+    kernel, bias = output_conv.get_weights()
+    rng = np.random.default_rng(0)
+    output_conv.set_weights([rng.normal(0.0, 0.02, kernel.shape).astype("float32"), bias])
+    return model
+
+
+def _photo(height, width):
+    """A blurry uint8 photo of this size: averaged GoPro frames, resized; or generated."""
+    names = sorted(os.listdir(GOPRO_FRAMES)) if os.path.isdir(GOPRO_FRAMES) else []
+    if len(names) >= FIRST_FRAME + FRAMES_AVERAGED:
+        blurry, _ = _gopro_pair()
+        image = Image.fromarray(blurry)
+    else:
+        rng = np.random.default_rng(0)
+        image = Image.fromarray((rng.random((45, 80, 3)) * 255).astype("uint8"))
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.BICUBIC)
+    return np.asarray(image)
+
+
+def _gopro_pair():
+    """(blurry, sharp) uint8 1280 x 720: 11 frames averaged (GoPro's `blur/`), the middle one."""
+    from keras_attn_deblur import data
+
+    names = sorted(os.listdir(GOPRO_FRAMES))[FIRST_FRAME : FIRST_FRAME + FRAMES_AVERAGED]
+    frames = [data.load_image(os.path.join(GOPRO_FRAMES, name)) for name in names]
+    blurry = data.average_frames(frames, space="linear")
+    sharp = frames[FRAMES_AVERAGED // 2]
+    return (np.rint(np.clip(blurry, 0, 1) * 255).astype("uint8"),
+            np.rint(sharp * 255).astype("uint8"))  # fmt: skip
+
+
+def measure_peak(size):
+    """GFLOP/s of the framework's fastest large ops, float32 and bfloat16, best of 3.
+
+    An n x n x n `keras.ops.matmul` and a 5 x 5, 64 -> 64 channel
+    `keras.ops.conv` on a 1 x 512 x 512 x 64 input (the network's own kind
+    of operation; 53.7 GFLOP).
+    """
+    import keras
+
+    rng = np.random.default_rng(0)
+
+    def best_rate(operation, flops):
+        keras.ops.convert_to_numpy(operation())  # warm-up
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            keras.ops.convert_to_numpy(operation())
+            best = min(best, time.perf_counter() - started)
+        return flops / best / 1e9
+
+    def tensor(shape, dtype):
+        return keras.ops.cast(keras.ops.convert_to_tensor(rng.random(shape, "float32")), dtype)
+
+    result = {}
+    for dtype in ("float32", "bfloat16"):
+        left, right = tensor((size, size), dtype), tensor((size, size), dtype)
+        features, kernel = tensor((1, 512, 512, 64), dtype), tensor((5, 5, 64, 64), dtype)
+        result[dtype] = {
+            "matmul": best_rate(lambda: keras.ops.matmul(left, right), 2 * size**3),
+            "conv": best_rate(
+                lambda: keras.ops.conv(features, kernel, padding="same"), 2 * 25 * 64 * 64 * 512**2
+            ),
+        }
+    return result
+
+
+def measure_row(height, width, precision, options, save_to=None):
+    """Times `deblur` on a uint8 photo; returns the numbers of one table row."""
+    from keras_attn_deblur import inference
+
+    model = _patent_model()
+    photo = _photo(height, width)
+    plan = inference.plan_tiles(model, height, width, **options)
+    network = inference._model_for_precision(model, precision)
+    # Warm-up on the row's tile shape: tracing and compilation are not timed.
+    network.predict_on_batch(np.zeros((1, plan.tile_height, plan.tile_width, 3), "float32"))
+    repeats = 3 if height * width <= 256 * 256 else 1
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        restored = inference.deblur(model, photo, precision=precision, **options)
+        best = min(best, time.perf_counter() - started)
+    if save_to:
+        np.save(save_to, restored)
+    return {
+        "seconds": best,
+        "tiles": plan.tile_count,
+        "tile": f"{plan.tile_height}x{plan.tile_width}",
+        "computed_pixels": plan.computed_pixels,
+        "peak_rss_mib": _peak_rss_mib(),
+        "multiply_adds_per_pixel": model.multiply_adds_per_pixel(),
+    }
+
+
+def measure_tiling(height, width, tile_size):
+    """Tiled vs whole on the float32 photo: PSNR and the largest far-from-seam difference."""
+    from keras_attn_deblur import inference
+
+    model = _patent_model()
+    photo = _photo(height, width).astype("float32") / 255
+    _, radius = inference.receptive_field(model)
+    results = []
+    for overlap, size in ((32, tile_size), (radius, max(tile_size, 4 * radius))):
+        whole = inference.deblur(model, photo, tile_overlap=overlap, memory_budget_mb=10**6)
+        tiled = inference.deblur(model, photo, tile_overlap=overlap, tile_size=size)
+        plan = inference.plan_tiles(model, height, width, tile_overlap=overlap, tile_size=size)
+        far = _seam_distance(plan) > overlap
+        difference = np.abs(whole - tiled).max(axis=-1)
+        results.append({
+            "overlap": overlap,
+            "tiles": plan.tile_count,
+            "tile": f"{plan.tile_height}x{plan.tile_width}",
+            "psnr": _psnr(whole, tiled),
+            "max_far": float(difference[far].max()) if far.any() else float("nan"),
+            "max_all": float(difference.max()),
+            "far_fraction": float(far.mean()),
+        })  # fmt: skip
+    return {"radius": radius, "results": results}
+
+
+def _seam_distance(plan):
+    def axis_distance(seams, size):
+        positions = np.arange(size)
+        distance = np.full(size, size)
+        for seam in seams:  # the rows seam - 1 and seam are both on the seam
+            to_seam = np.minimum(abs(positions - seam), abs(positions - seam + 1))
+            distance = np.minimum(distance, to_seam)
+        return distance
+
+    rows, columns = plan.seams()
+    return np.minimum(
+        axis_distance(rows, plan.height)[:, None], axis_distance(columns, plan.width)[None, :]
+    )
+
+
+def _psnr(reference, image, max_val=1.0):
+    error = np.mean((np.asarray(reference, "float64") - np.asarray(image, "float64")) ** 2)
+    return float("inf") if error == 0 else float(10 * np.log10(max_val**2 / error))
+
+
+def _child(spec):
+    kind = spec.pop("kind")
+    if kind == "peak":
+        return measure_peak(**spec)
+    if kind == "row":
+        return measure_row(**spec)
+    if kind == "tiling":
+        return measure_tiling(**spec)
+    raise ValueError(f"Unknown measurement {kind!r}")
+
+
+def run_child(spec, timeout=3600):
+    """Runs one measurement in a fresh interpreter; returns its JSON result."""
+    result = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"measurement {spec} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# === Report ===
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--backend-note", default="", help="free text added to the header")
+    parser.add_argument("--matmul-size", type=int, default=None, help="n of the peak matmul")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(json.loads(args.child))))
+        return
+
+    import keras  # only for the backend's name and version
+
+    rows = QUICK_ROWS if args.quick else FULL_ROWS
+    matmul_size = args.matmul_size or (1024 if args.quick else 4096)
+    started = time.perf_counter()
+    print(
+        f"# deblur benchmark, {datetime.date.today()}: Keras {keras.__version__}, backend "
+        f"{keras.backend.backend()}{', ' + args.backend_note if args.backend_note else ''}; "
+        f"{_cpu_name()}, {os.cpu_count()} cores; other jobs may share the machine",
+        flush=True,
+    )
+    peaks = [run_child({"kind": "peak", "size": matmul_size})]
+
+    photo_height, photo_width = PHOTO_SIZES["quick" if args.quick else "full"]
+    outputs = {}
+    results = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for label, height, width, precision, options in rows:
+            save_to = None
+            if (height, width) == (photo_height, photo_width):
+                save_to = os.path.join(scratch, f"{precision}.npy")
+            row = run_child({
+                "kind": "row", "height": height, "width": width, "precision": precision,
+                "options": options, "save_to": save_to,
+            })  # fmt: skip
+            if save_to:
+                outputs[precision] = np.load(save_to)
+            results.append((label, height, width, precision, row))
+            print(f"  {label} {precision}: {row['seconds']:.1f} s", file=sys.stderr, flush=True)
+
+    # The peak is measured before and after the rows; the best of both counts.
+    peaks.append(run_child({"kind": "peak", "size": matmul_size}))
+    peak = {}
+    for dtype in ("float32", "bfloat16"):
+        rates = {op: max(measured[dtype][op] for measured in peaks) for op in ("matmul", "conv")}
+        peak[dtype] = max(rates.values())
+        print(
+            f"measured peak, {dtype}: {rates['matmul']:.0f} GFLOP/s ({matmul_size}^3 matmul), "
+            f"{rates['conv']:.0f} GFLOP/s (5x5 conv, 64->64 channels, 512x512); "
+            f"best of runs before and after the rows"
+        )
+    flops_per_pixel = 2 * results[0][4]["multiply_adds_per_pixel"]
+    print(f"network: AttnDeblurNet() (SPEC), {flops_per_pixel / 1e6:.2f} MFLOP per pixel "
+          "(2 x multiply_adds_per_pixel())\n")  # fmt: skip
+    print("| input | precision | tiles (size) | ms / MP | s / image | GFLOP/s | % of peak "
+          "| peak RSS |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    speed = {}
+    for label, height, width, precision, row in results:
+        megapixels = height * width / 1e6
+        milliseconds_per_megapixel = row["seconds"] * 1000 / megapixels
+        achieved = flops_per_pixel * height * width / row["seconds"] / 1e9
+        speed[(label, precision)] = milliseconds_per_megapixel
+        print(
+            f"| {label} | {precision} | {row['tiles']} ({row['tile']}) | "
+            f"{milliseconds_per_megapixel:,.0f} | {row['seconds']:.1f} | {achieved:.0f} | "
+            f"{100 * achieved / peak[precision]:.0f}% | {row['peak_rss_mib'] / 1024:.2f} GB |"
+        )
+    print()
+    for label, _, _, precision, _ in results:
+        if precision == "float32" and (label, "bfloat16") in speed:
+            ratio = speed[(label, "float32")] / speed[(label, "bfloat16")]
+            print(f"bfloat16 speed-up, {label}: x{ratio:.2f}")
+
+    if {"float32", "bfloat16"} <= set(outputs):
+        full, half = outputs["float32"] / 255.0, outputs["bfloat16"] / 255.0
+        line = (
+            f"PSNR(bfloat16 output, float32 output) on the {photo_width}x{photo_height} photo: "
+            f"{_psnr(full, half):.1f} dB"
+        )
+        if not args.quick and os.path.isdir(GOPRO_FRAMES):
+            sharp = _gopro_pair()[1] / 255.0
+            to_sharp = {"float32": _psnr(sharp, full), "bfloat16": _psnr(sharp, half)}
+            line += (
+                f"; PSNR to the sharp middle frame: float32 {to_sharp['float32']:.2f} dB, "
+                f"bfloat16 {to_sharp['bfloat16']:.2f} dB "
+                f"(change {to_sharp['bfloat16'] - to_sharp['float32']:+.3f} dB; random weights)"
+            )
+        print(line)
+
+    tiling = run_child({
+        "kind": "tiling", "height": photo_height, "width": photo_width,
+        "tile_size": 128 if args.quick else 512,
+    })  # fmt: skip
+    print(f"receptive field radius of AttnDeblurNet(): {tiling['radius']} px")
+    for result in tiling["results"]:
+        print(
+            f"tiled vs whole, {photo_width}x{photo_height} float32, overlap {result['overlap']}, "
+            f"{result['tiles']} tiles of {result['tile']}: PSNR {result['psnr']:.1f} dB, "
+            f"max |difference| {result['max_far']:.1e} farther than the overlap from a seam "
+            f"({100 * result['far_fraction']:.0f}% of pixels), {result['max_all']:.1e} anywhere "
+            f"(1/255 = 3.9e-03)"
+        )
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
