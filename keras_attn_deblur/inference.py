@@ -26,8 +26,10 @@ How a photo is restored (`deblur`):
    multiples of 4, so every tile sees the same stride-2 sampling grid as
    the whole image; the grid is spread evenly so that the last tile ends
    exactly at the padded border; all tiles have one shape, so the compiled
-   prediction function is traced once per image size. `tile_size=None` chooses the grid with the fewest computed
-   pixels whose tiles fit the budget (`plan_tiles`).
+   prediction function is traced once per image size (on JAX each new
+   size is compiled anew, a few seconds). `tile_size=None` chooses the
+   grid with the fewest computed pixels whose tiles fit the budget
+   (`plan_tiles`).
 3. **Blending.** Each tile's output is weighted by a separable window that
    rises as `sin^2` over the first `tile_overlap` pixels next to a
    neighbouring tile and falls the same way before the next one (1 in
@@ -57,8 +59,10 @@ float32 (TensorFlow; JAX 880-1,060), 540-960 in mixed bfloat16, 130-210 for
 a `filters=(4, 8, 8)` network, so the estimate is an upper bound within
 about 15% for TensorFlow float32. The default budget,
 `DEFAULT_MEMORY_BUDGET_MB` = 2,048 MB of activations, keeps the whole
-process (about 0.8 GB for Python and TensorFlow, the photo, the band) under
-4 GB for a 24-megapixel photo.
+process (about 0.9 GB for Python and TensorFlow, the photo, the band) under
+4 GB for a 24-megapixel photo: measured peak resident memory 2.6 GB in
+float32 and 2.0 GB in bfloat16 on TensorFlow, 2.2 GB in bfloat16 on JAX
+(`benchmarks/inference.py`).
 """
 
 import contextlib
@@ -230,7 +234,7 @@ def plan_tiles(
     from keras_attn_deblur.inference import plan_tiles
 
     plan = plan_tiles(AttnDeblurNet(), 2160, 3840)
-    plan.tile_height, plan.tile_width, plan.tile_count  # (1100, 1004, 8)
+    plan.tile_height, plan.tile_width, plan.tile_count  # (752, 1312, 9)
     ```
     """
     _check_tiling_arguments(tile_size, tile_overlap, memory_budget_mb, batch_size)
@@ -746,7 +750,8 @@ def deblur(
         tile_overlap: int. Least overlap of neighbouring tiles, in pixels;
             the border is reflect-padded by half of it. Exact (equal to the
             whole-image output away from the seams) from
-            `receptive_field(model) // 2 + 1`. Defaults to `32`.
+            `receptive_field(model)[1]` (190 for `AttnDeblurNet()`).
+            Defaults to `32`.
         precision: `None`, `"float32"` or `"bfloat16"`. Run a copy of the
             model rebuilt with the `"float32"` or `"mixed_bfloat16"` dtype
             policy and the same weights (built once per model, then cached).
@@ -818,7 +823,8 @@ def _checked_array(array):
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(
-            f"deblur() needs an image at least 1 pixel high and wide. Received: shape={array.shape}"
+            "deblur() needs an image at least 1 pixel high and wide. "
+            f"Received: shape={array.shape}"
         )
     if array.dtype in _FLOAT_DTYPES:
         colour = array if array.ndim == 2 or array.shape[-1] != 4 else array[:, :, :3]
@@ -869,12 +875,14 @@ def deblur_file(model, input_path, output_path, *, overwrite=False, **deblur_kwa
 
     The output format follows `output_path`'s extension (PNG, JPEG, TIFF,
     WebP, BMP, ...). Bit depth and channels are kept (a 16-bit PNG stays
-    16-bit, gray stays gray, alpha is kept), and so are the ICC profile and
-    the EXIF block where the format stores them (EXIF orientation reset to 1,
-    since the pixels are written upright). JPEG is written at quality 95
-    with the original's chroma subsampling. The file is written to a
-    temporary name in the output folder and renamed into place, so an
-    interrupted run never leaves a partial image under `output_path`.
+    16-bit, gray stays gray, alpha is kept), and so are the ICC profile,
+    the dpi and the EXIF block where the format stores them (EXIF
+    orientation reset to 1, since the pixels are written upright). JPEG is
+    written at quality 95 with the original's chroma subsampling, WebP at
+    quality 95 (lossy), TIFF with the original's lossless compression. The
+    file is written to a temporary name in the output folder and renamed
+    into place, so an interrupted run never leaves a partial image under
+    `output_path`.
 
     Args:
         model: `keras.Model`. The network.
@@ -972,6 +980,8 @@ def _encode(file, samples, mode, info, format_name):
             options["subsampling"] = info["subsampling"]
     elif format_name == "WEBP":
         options["quality"] = _JPEG_QUALITY
+    elif format_name == "TIFF" and info.get("compression"):
+        options["compression"] = info["compression"]
     image.save(file, format=format_name, **options)
 
 

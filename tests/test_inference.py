@@ -473,9 +473,10 @@ def _make_folder(folder):
         folder / "b.jpg", quality=90, subsampling=0, exif=exif.tobytes(), icc_profile=_icc_profile()
     )
     Image.fromarray(_photo(40, 52, seed=3)[:, :, 0]).save(folder / "c.png")
+    Image.fromarray(_photo(24, 36, seed=4)).save(folder / "d.tif", compression="tiff_lzw")
     (folder / "notes.txt").write_text("not an image, not picked up")
     (folder / ".hidden.png").write_bytes(b"")
-    return ["a.png", "b.jpg", "c.png"]
+    return ["a.png", "b.jpg", "c.png", "d.tif"]
 
 
 def test_folder_outputs_metadata_and_skipping(model, tmp_path, capsys):
@@ -483,13 +484,15 @@ def test_folder_outputs_metadata_and_skipping(model, tmp_path, capsys):
     output_dir = tmp_path / "missing" / "out"  # created
     summary = deblur_folder(model, tmp_path / "in", output_dir, progress=True)
     assert isinstance(summary, FolderSummary)
-    assert (summary.processed, summary.skipped, summary.failed) == (3, 0, [])
+    assert (summary.processed, summary.skipped, summary.failed) == (4, 0, [])
     assert sorted(os.listdir(output_dir)) == names  # no temporary files left
-    assert "3 restored, 0 skipped (exist), 0 failed" in capsys.readouterr().err
+    assert "4 restored, 0 skipped (exist), 0 failed" in capsys.readouterr().err
     for name in names:
         with Image.open(tmp_path / "in" / name) as source, Image.open(output_dir / name) as output:
             assert (output.format, output.mode) == (source.format, source.mode)
             assert output.size == source.size
+    with Image.open(output_dir / "d.tif") as output:
+        assert output.info["compression"] == "tiff_lzw"
     with Image.open(output_dir / "b.jpg") as output:
         from PIL import JpegImagePlugin
 
@@ -503,12 +506,12 @@ def test_folder_outputs_metadata_and_skipping(model, tmp_path, capsys):
 
     modified = os.path.getmtime(output_dir / "a.png")
     again = deblur_folder(model, tmp_path / "in", output_dir, progress=False)
-    assert (again.processed, again.skipped) == (0, 3)
+    assert (again.processed, again.skipped) == (0, 4)
     assert os.path.getmtime(output_dir / "a.png") == modified
     forced = deblur_folder(model, tmp_path / "in", output_dir, overwrite=True, progress=False)
-    assert (forced.processed, forced.skipped) == (3, 0)
+    assert (forced.processed, forced.skipped) == (4, 0)
     suffixed = deblur_folder(model, tmp_path / "in", output_dir, suffix="_sharp", progress=False)
-    assert suffixed.processed == 3 and (output_dir / "a_sharp.png").exists()
+    assert suffixed.processed == 4 and (output_dir / "a_sharp.png").exists()
 
 
 def test_folder_continues_past_bad_files(model, tmp_path):
@@ -516,11 +519,11 @@ def test_folder_continues_past_bad_files(model, tmp_path):
     (tmp_path / "in" / "empty.png").write_bytes(b"")
     (tmp_path / "in" / "page.jpg").write_text("<html>404</html>")
     summary = deblur_folder(model, tmp_path / "in", tmp_path / "out", progress=False)
-    assert summary.processed == 3
+    assert summary.processed == 4
     assert [os.path.basename(path) for path, _ in summary.failed] == ["empty.png", "page.jpg"]
     line = str(summary)
     assert "\n" not in line
-    assert line.startswith("3 restored, 0 skipped (exist), 2 failed: empty.png: is empty")
+    assert line.startswith("4 restored, 0 skipped (exist), 2 failed: empty.png: is empty")
     assert "page.jpg: is not an image" in line
     assert not (tmp_path / "out" / "empty.png").exists()
 
@@ -530,13 +533,13 @@ def test_folder_recursive_mirrors_subfolders(model, tmp_path):
     (tmp_path / "in" / "trip").mkdir()
     Image.fromarray(_photo(24, 28)).save(tmp_path / "in" / "trip" / "d.png")
     flat = deblur_folder(model, tmp_path / "in", tmp_path / "flat", progress=False)
-    assert flat.processed == 3 and not (tmp_path / "flat" / "trip").exists()
+    assert flat.processed == 4 and not (tmp_path / "flat" / "trip").exists()
     # The output folder inside the input folder is not walked.
     nested = tmp_path / "in" / "restored"
     deep = deblur_folder(model, tmp_path / "in", nested, recursive=True, progress=False)
-    assert deep.processed == 4 and (nested / "trip" / "d.png").exists()
+    assert deep.processed == 5 and (nested / "trip" / "d.png").exists()
     again = deblur_folder(model, tmp_path / "in", nested, recursive=True, progress=False)
-    assert (again.processed, again.skipped) == (0, 4)
+    assert (again.processed, again.skipped) == (0, 5)
 
 
 @pytest.mark.parametrize("failure", ["rename", "encoder", "interrupt"])
@@ -565,7 +568,7 @@ def test_a_crash_while_writing_leaves_no_partial_image(model, tmp_path, monkeypa
             deblur_folder(model, tmp_path / "in", output_dir, progress=False)
     else:
         summary = deblur_folder(model, tmp_path / "in", output_dir, progress=False)
-        assert summary.processed == 0 and len(summary.failed) == 3
+        assert summary.processed == 0 and len(summary.failed) == 4
         assert all("No space left" in message for _, message in summary.failed)
     assert os.listdir(output_dir) == []  # neither partial images nor temporary files
 

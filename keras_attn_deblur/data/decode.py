@@ -59,6 +59,8 @@ _REMOVE_FIX = "Re-download or re-export the file, or remove it from the dataset.
 _KEPT_MODES = ("L", "LA", "RGB", "RGBA")
 _CONVERTED_MODES = {"1": "L", "La": "LA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB"}
 _SIXTEEN_BIT_COLOUR_MODES = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}
+# Lossless TIFF compressions worth carrying over to a rewritten file.
+_TIFF_COMPRESSIONS = ("tiff_lzw", "tiff_deflate", "tiff_adobe_deflate", "packbits")
 
 
 class ImageReadError(ValueError):
@@ -178,8 +180,9 @@ def load_image_samples(path):
         orientation; `mode` as in the table; `info` a dict with `"format"`
         (Pillow's name, e.g. `"JPEG"`) and, when the file has them,
         `"icc_profile"` (bytes), `"exif"` (bytes, orientation reset to 1
-        since the pixels are already turned), `"dpi"` and, for JPEG,
-        `"subsampling"` (0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0).
+        since the pixels are already turned), `"dpi"`, for JPEG
+        `"subsampling"` (0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0) and for TIFF a
+        lossless `"compression"` (`"tiff_lzw"`, `"tiff_adobe_deflate"`, ...).
 
     Raises:
         ImageReadError: the file is missing, empty, not an image, truncated or
@@ -245,6 +248,8 @@ def _saved_metadata(image):
             info["exif"] = exif.tobytes()
         except _DECODE_ERRORS:
             pass  # unreadable EXIF: the pixels are still good, the tags are dropped
+    if image.format == "TIFF" and image.info.get("compression") in _TIFF_COMPRESSIONS:
+        info["compression"] = image.info["compression"]
     if image.format == "JPEG":
         from PIL import JpegImagePlugin
 
