@@ -18,12 +18,18 @@ convolution so that the network is not the identity):
    (VmHWM) of a fresh process per row;
 3. on a real photo (a GoPro frame pair from ../shared/data when present: 11
    consecutive 240 fps frames averaged, the middle frame sharp; else a
-   generated picture): the bfloat16 speed-up and the PSNR change from
-   float32 to bfloat16;
-4. tiled vs whole image with the same network on that 1280 x 720 photo:
-   the PSNR between them and the largest difference farther than the overlap
-   from any seam, with the default overlap (32) and with an overlap of the
-   network's receptive-field radius (exact).
+   generated picture): the PSNR change from float32 to bfloat16, between the
+   two outputs and against the sharp frame;
+4. tiled vs whole image with the same network on that photo resized to
+   3840 x 2160 (4K): the PSNR between them and the largest difference
+   farther than the overlap from any seam, with the default overlap (32) and
+   tile size and with an overlap of the network's receptive-field radius
+   (seams far from every pixel's receptive field).
+
+`--model` measures a trained model (a preset with bundled weights, a
+`save_pretrained` folder or a `.keras` file) instead of the random-weight
+SPEC network; the quality numbers (3, 4) mean most with trained weights.
+`--part speed` runs 1-2 only, `--part quality` 3-4 only.
 
 Each timed row first runs the network once on the row's tile shape
 (tracing and compilation), then times `deblur` on a uint8 photo. Other jobs
@@ -33,6 +39,7 @@ How to run:
     KERAS_BACKEND=tensorflow python benchmarks/inference.py
     KERAS_BACKEND=jax python benchmarks/inference.py --backend-note "JAX 0.10, CPU"
     KERAS_BACKEND=tensorflow python benchmarks/inference.py --quick   # smoke run, small sizes
+    KERAS_BACKEND=tensorflow python benchmarks/inference.py --part quality --model patent
 """
 
 import argparse
@@ -42,7 +49,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -74,6 +80,7 @@ QUICK_ROWS = (
     ("900x600, tiled", 600, 900, "bfloat16", {"memory_budget_mb": 48}),
 )
 PHOTO_SIZES = {"full": (720, 1280), "quick": (144, 256)}
+TILING_SIZES = {"full": (2160, 3840), "quick": (288, 512)}
 
 
 # === Child processes: one measurement each, so that each peak RSS is its own ===
@@ -89,11 +96,16 @@ def _peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _patent_model():
+def _load_model(spec=None):
+    """The model of a measurement: `spec` loaded, or the random-weight SPEC network."""
     import keras
 
     from keras_attn_deblur import AttnDeblurNet
 
+    if spec:
+        from keras_attn_deblur.cli import load_model
+
+        return load_model(spec, warn_untrained=False)
     keras.utils.set_random_seed(0)
     model = AttnDeblurNet()
     output_conv = model.get_layer("output_conv")
@@ -105,8 +117,7 @@ def _patent_model():
 
 def _photo(height, width):
     """A blurry uint8 photo of this size: averaged GoPro frames, resized; or generated."""
-    names = sorted(os.listdir(GOPRO_FRAMES)) if os.path.isdir(GOPRO_FRAMES) else []
-    if len(names) >= FIRST_FRAME + FRAMES_AVERAGED:
+    if _has_gopro():
         blurry, _ = _gopro_pair()
         image = Image.fromarray(blurry)
     else:
@@ -115,6 +126,11 @@ def _photo(height, width):
     if image.size != (width, height):
         image = image.resize((width, height), Image.BICUBIC)
     return np.asarray(image)
+
+
+def _has_gopro():
+    names = sorted(os.listdir(GOPRO_FRAMES)) if os.path.isdir(GOPRO_FRAMES) else []
+    return len(names) >= FIRST_FRAME + FRAMES_AVERAGED
 
 
 def _gopro_pair():
@@ -165,11 +181,11 @@ def measure_peak(size):
     return result
 
 
-def measure_row(height, width, precision, options, save_to=None):
+def measure_row(height, width, precision, options, model=None):
     """Times `deblur` on a uint8 photo; returns the numbers of one table row."""
     from keras_attn_deblur import inference
 
-    model = _patent_model()
+    model = _load_model(model)
     photo = _photo(height, width)
     plan = inference.plan_tiles(model, height, width, **options)
     network = inference._model_for_precision(model, precision)
@@ -179,10 +195,8 @@ def measure_row(height, width, precision, options, save_to=None):
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        restored = inference.deblur(model, photo, precision=precision, **options)
+        inference.deblur(model, photo, precision=precision, **options)
         best = min(best, time.perf_counter() - started)
-    if save_to:
-        np.save(save_to, restored)
     return {
         "seconds": best,
         "tiles": plan.tile_count,
@@ -193,16 +207,36 @@ def measure_row(height, width, precision, options, save_to=None):
     }
 
 
-def measure_tiling(height, width, tile_size):
-    """Tiled vs whole on the float32 photo: PSNR and the largest far-from-seam difference."""
+def measure_precision(height, width, model=None):
+    """float32 vs bfloat16 outputs on the photo, and their PSNR to its sharp frame."""
     from keras_attn_deblur import inference
 
-    model = _patent_model()
+    model = _load_model(model)
+    photo = _photo(height, width)
+    outputs = {
+        precision: inference.deblur(model, photo, precision=precision) / 255.0
+        for precision in ("float32", "bfloat16")
+    }
+    result = {"between": _psnr(outputs["float32"], outputs["bfloat16"])}
+    if _has_gopro() and (height, width) == (720, 1280):
+        blurry, sharp = (image / 255.0 for image in _gopro_pair())
+        result["input"] = _psnr(sharp, blurry)
+        for precision, output in outputs.items():
+            result[precision] = _psnr(sharp, output)
+    return result
+
+
+def measure_tiling(height, width, tile_size=None, model=None):
+    """Tiled vs whole (float32): PSNR and the largest far-from-seam difference."""
+    from keras_attn_deblur import inference
+
+    model = _load_model(model)
     photo = _photo(height, width).astype("float32") / 255
     _, radius = inference.receptive_field(model)
+    whole = inference.deblur(model, photo, memory_budget_mb=10**6)
+    default_tile = inference.plan_tiles(model, height, width, tile_size=tile_size).tile_height
     results = []
-    for overlap, size in ((32, tile_size), (radius, max(tile_size, 4 * radius))):
-        whole = inference.deblur(model, photo, tile_overlap=overlap, memory_budget_mb=10**6)
+    for overlap, size in ((32, tile_size), (radius, max(default_tile, 4 * radius))):
         tiled = inference.deblur(model, photo, tile_overlap=overlap, tile_size=size)
         plan = inference.plan_tiles(model, height, width, tile_overlap=overlap, tile_size=size)
         far = _seam_distance(plan) > overlap
@@ -216,7 +250,7 @@ def measure_tiling(height, width, tile_size):
             "max_all": float(difference.max()),
             "far_fraction": float(far.mean()),
         })  # fmt: skip
-    return {"radius": radius, "results": results}
+    return {"radius": radius, "results": results, "peak_rss_mib": _peak_rss_mib()}
 
 
 def _seam_distance(plan):
@@ -245,6 +279,8 @@ def _child(spec):
         return measure_peak(**spec)
     if kind == "row":
         return measure_row(**spec)
+    if kind == "precision":
+        return measure_precision(**spec)
     if kind == "tiling":
         return measure_tiling(**spec)
     raise ValueError(f"Unknown measurement {kind!r}")
@@ -278,6 +314,15 @@ def _cpu_name():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--part", choices=("all", "speed", "quality"), default="all",
+        help="speed: peak and timed rows; quality: bfloat16 change and tiled vs whole (all)",
+    )
+    parser.add_argument(
+        "--model", default=None,
+        help="a trained model (preset with bundled weights, folder, .keras file); "
+        "default: the SPEC network with random weights",
+    )
     parser.add_argument("--backend-note", default="", help="free text added to the header")
     parser.add_argument("--matmul-size", type=int, default=None, help="n of the peak matmul")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -288,33 +333,35 @@ def main():
 
     import keras  # only for the backend's name and version
 
-    rows = QUICK_ROWS if args.quick else FULL_ROWS
-    matmul_size = args.matmul_size or (1024 if args.quick else 4096)
     started = time.perf_counter()
+    model_name = args.model or "AttnDeblurNet() (SPEC), random weights"
     print(
         f"# deblur benchmark, {datetime.date.today()}: Keras {keras.__version__}, backend "
         f"{keras.backend.backend()}{', ' + args.backend_note if args.backend_note else ''}; "
-        f"{_cpu_name()}, {os.cpu_count()} cores; other jobs may share the machine",
+        f"{_cpu_name()}, {os.cpu_count()} cores; model {model_name}; "
+        "other jobs may share the machine",
         flush=True,
     )
-    peaks = [run_child({"kind": "peak", "size": matmul_size})]
+    size = "quick" if args.quick else "full"
+    if args.part in ("all", "speed"):
+        report_speed(args)
+    if args.part in ("all", "quality"):
+        report_quality(args, PHOTO_SIZES[size], TILING_SIZES[size])
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
-    photo_height, photo_width = PHOTO_SIZES["quick" if args.quick else "full"]
-    outputs = {}
+
+def report_speed(args):
+    rows = QUICK_ROWS if args.quick else FULL_ROWS
+    matmul_size = args.matmul_size or (1024 if args.quick else 4096)
+    peaks = [run_child({"kind": "peak", "size": matmul_size})]
     results = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for label, height, width, precision, options in rows:
-            save_to = None
-            if (height, width) == (photo_height, photo_width):
-                save_to = os.path.join(scratch, f"{precision}.npy")
-            row = run_child({
-                "kind": "row", "height": height, "width": width, "precision": precision,
-                "options": options, "save_to": save_to,
-            })  # fmt: skip
-            if save_to:
-                outputs[precision] = np.load(save_to)
-            results.append((label, height, width, precision, row))
-            print(f"  {label} {precision}: {row['seconds']:.1f} s", file=sys.stderr, flush=True)
+    for label, height, width, precision, options in rows:
+        row = run_child({
+            "kind": "row", "height": height, "width": width, "precision": precision,
+            "options": options, "model": args.model,
+        })  # fmt: skip
+        results.append((label, height, width, precision, row))
+        print(f"  {label} {precision}: {row['seconds']:.1f} s", file=sys.stderr, flush=True)
 
     # The peak is measured before and after the rows; the best of both counts.
     peaks.append(run_child({"kind": "peak", "size": matmul_size}))
@@ -328,7 +375,7 @@ def main():
             f"best of runs before and after the rows"
         )
     flops_per_pixel = 2 * results[0][4]["multiply_adds_per_pixel"]
-    print(f"network: AttnDeblurNet() (SPEC), {flops_per_pixel / 1e6:.2f} MFLOP per pixel "
+    print(f"network: {flops_per_pixel / 1e6:.2f} MFLOP per pixel "
           "(2 x multiply_adds_per_pixel())\n")  # fmt: skip
     print("| input | precision | tiles (size) | ms / MP | s / image | GFLOP/s | % of peak "
           "| peak RSS |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
@@ -349,36 +396,40 @@ def main():
             ratio = speed[(label, "float32")] / speed[(label, "bfloat16")]
             print(f"bfloat16 speed-up, {label}: x{ratio:.2f}")
 
-    if {"float32", "bfloat16"} <= set(outputs):
-        full, half = outputs["float32"] / 255.0, outputs["bfloat16"] / 255.0
-        line = (
-            f"PSNR(bfloat16 output, float32 output) on the {photo_width}x{photo_height} photo: "
-            f"{_psnr(full, half):.1f} dB"
-        )
-        if not args.quick and os.path.isdir(GOPRO_FRAMES):
-            sharp = _gopro_pair()[1] / 255.0
-            to_sharp = {"float32": _psnr(sharp, full), "bfloat16": _psnr(sharp, half)}
-            line += (
-                f"; PSNR to the sharp middle frame: float32 {to_sharp['float32']:.2f} dB, "
-                f"bfloat16 {to_sharp['bfloat16']:.2f} dB "
-                f"(change {to_sharp['bfloat16'] - to_sharp['float32']:+.3f} dB; random weights)"
-            )
-        print(line)
 
+def report_quality(args, photo_size, tiling_size):
+    height, width = photo_size
+    change = run_child(
+        {"kind": "precision", "height": height, "width": width, "model": args.model}
+    )
+    line = (
+        f"PSNR(bfloat16 output, float32 output) on the {width}x{height} photo: "
+        f"{change['between']:.1f} dB"
+    )
+    if "float32" in change:
+        line += (
+            f"; PSNR to the sharp middle frame: input {change['input']:.2f} dB, float32 "
+            f"{change['float32']:.2f} dB, bfloat16 {change['bfloat16']:.2f} dB (change "
+            f"{change['bfloat16'] - change['float32']:+.3f} dB)"
+        )
+    print(line, flush=True)
+
+    height, width = tiling_size
     tiling = run_child({
-        "kind": "tiling", "height": photo_height, "width": photo_width,
-        "tile_size": 128 if args.quick else 512,
+        "kind": "tiling", "height": height, "width": width, "model": args.model,
+        "tile_size": 128 if args.quick else None,  # None: chosen from the memory budget
     })  # fmt: skip
-    print(f"receptive field radius of AttnDeblurNet(): {tiling['radius']} px")
+    print(f"receptive field radius: {tiling['radius']} px")
     for result in tiling["results"]:
         print(
-            f"tiled vs whole, {photo_width}x{photo_height} float32, overlap {result['overlap']}, "
+            f"tiled vs whole, {width}x{height} float32, overlap {result['overlap']}, "
             f"{result['tiles']} tiles of {result['tile']}: PSNR {result['psnr']:.1f} dB, "
             f"max |difference| {result['max_far']:.1e} farther than the overlap from a seam "
             f"({100 * result['far_fraction']:.0f}% of pixels), {result['max_all']:.1e} anywhere "
             f"(1/255 = 3.9e-03)"
         )
-    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+    print(f"peak RSS of the tiling comparison (whole image included): "
+          f"{tiling['peak_rss_mib'] / 1024:.2f} GB")  # fmt: skip
 
 
 if __name__ == "__main__":

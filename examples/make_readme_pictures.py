@@ -1,11 +1,13 @@
 """
 Title: README pictures: before/after with zoomed crops, and attention maps
-Description: Trains a small AttnDeblurNet for about a minute on real
-frame-averaged GoPro pairs, then draws the two pictures of the README with
-`keras_attn_deblur.visualize` on a pair the network never saw.
+Description: Draws the two pictures of the README with
+`keras_attn_deblur.visualize` on a real frame-averaged GoPro pair the network
+never saw: with the bundled pretrained weights (`--model patent`), or after
+training a small AttnDeblurNet for about a minute.
 
 How to run:
-    python examples/make_readme_pictures.py                   # docs/images/*.jpg, ~1.5 min
+    python examples/make_readme_pictures.py --model patent --downscale 1   # the README's
+    python examples/make_readme_pictures.py                   # a 1-minute model, ~1.5 min
     python examples/make_readme_pictures.py --seconds 10 --output-dir /tmp/pictures
 
 The pairs are made the way the GoPro dataset was made (Nah et al. 2017): 7 to
@@ -99,6 +101,11 @@ def main(argv=None):
     parser.add_argument("--train-frames", type=int, default=200, help="first N frames train")
     parser.add_argument("--picture-middle", type=int, default=250, help="1-based middle frame")
     parser.add_argument("--picture-frames", type=int, default=11, help="frames averaged")
+    parser.add_argument(
+        "--model", default=None,
+        help="draw with this trained model (a preset with bundled weights, a folder, a "
+        ".keras file) instead of training one",
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="training time budget")
     parser.add_argument("--max-steps", type=int, default=100_000)
     parser.add_argument("--patch-size", type=int, default=64)
@@ -112,7 +119,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     paths = frame_paths(args.frames)
-    pairs = training_pairs(paths[: args.train_frames], args.stride, args.downscale, seed=0)
     half = args.picture_frames // 2
     window = paths[args.picture_middle - 1 - half : args.picture_middle + half]
     if len(window) != args.picture_frames or args.picture_middle - 1 - half < args.train_frames:
@@ -122,7 +128,18 @@ def main(argv=None):
     blurry = downscale(data.average_frames(frames, space="linear"), args.downscale)
     sharp = downscale(frames[half], args.downscale)
 
-    # ## Model: a narrow network, the recipe with MSE (fast on short runs)
+    if args.model:
+        from keras_attn_deblur.cli import load_model
+
+        model = load_model(args.model)
+    else:
+        model = train_for(paths, args)
+    draw(model, blurry, sharp, args)
+
+
+def train_for(paths, args):
+    """A narrow network, the recipe with MSE (fast on short runs), for a time budget."""
+    pairs = training_pairs(paths[: args.train_frames], args.stride, args.downscale, seed=0)
     keras.utils.set_random_seed(0)
     model = kad.AttnDeblurNet(filters=(16, 32, 32), blocks_per_stage=1, kernel_size=3)
     model = kad.compile_for_deblurring(model, learning_rate=args.learning_rate, loss="mse")
@@ -139,8 +156,11 @@ def main(argv=None):
     )
     print(f"trained {stopper.steps} steps of {args.batch_size} x {args.patch_size}^2 patches "
           f"from {len(pairs)} pairs in {time.time() - stopper.started:.0f} s")
+    return model
 
-    # ## Inference and the pictures
+
+def draw(model, blurry, sharp, args):
+    """The side-by-side comparison and the attention overlay, into `--output-dir`."""
     restored = deblur(model, blurry)
     os.makedirs(args.output_dir, exist_ok=True)
     comparison = os.path.join(args.output_dir, "side_by_side.jpg")

@@ -217,6 +217,7 @@ def render_model_card(
     tags=None,
     datasets=None,
     base_model=None,
+    training=None,
 ):
     """Renders the model card of `model` from `hub_card/`.
 
@@ -238,6 +239,9 @@ def render_model_card(
             dataset ids, listed as given. Defaults to `None` (not recorded).
         base_model: str. The Hub id this model was fine-tuned from.
             Defaults to `None`.
+        training: str. Markdown for the card's "Training" section: the
+            recipe, the budget (steps, hardware, hours) and the command that
+            reproduces the run. Defaults to `None` (no such section).
 
     Returns:
         A `huggingface_hub.ModelCard`; `str(card)` is the README.md text.
@@ -272,6 +276,11 @@ def render_model_card(
     datasets = _as_names("datasets", datasets)
     tags = _as_names("tags", tags)
     architecture = describe_model(model)
+    if training is not None and (not isinstance(training, str) or not training.strip()):
+        raise ValueError(
+            "`training` must be a non-empty markdown string or None. "
+            f"Received: training={training!r}"
+        )
     if model_name is None:
         if repo_id is not None:
             model_name = repo_id.split("/")[-1]
@@ -350,6 +359,7 @@ def render_model_card(
         keras_version=keras.version(),
         evaluations=[_formatted(entry) for entry in evaluations],
         training_data=training_data,
+        training=training.strip() if training else None,
         trained_on=[item["blur"] for item in training_data if item.get("blur")],
         not_trained_on=defaults["not_trained_on"],
         citations=citations,

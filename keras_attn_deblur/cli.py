@@ -375,6 +375,8 @@ def _add_train_command(commands):
             "--preset lite",
             f"{PROG} train --photos my_sharp_photos/ --val-photos my_val_photos/ --steps 20000",
             f"{PROG} train --pairs my/blurry my/sharp --model org/attn-deblur --learning-rate 5e-5",
+            f"{PROG} train --gopro /datasets/GOPRO_Large --batch-size 32 "
+            "--distribute data_parallel",
         ),
     )
     source = parser.add_argument_group("training data (one source)")
@@ -438,6 +440,11 @@ def _add_train_command(commands):
     recipe.add_argument(
         "--mixed-precision", choices=("bfloat16", "float16"), default=None,
         help="train in mixed precision (bfloat16 on recent CPUs/TPUs/GPUs, float16 on GPUs)",
+    )
+    recipe.add_argument(
+        "--distribute", choices=("none", "data_parallel"), default="none",
+        help="data_parallel: split each --batch-size batch evenly over every GPU (every "
+        "CPU device without one); JAX or TensorFlow backend (none)",
     )
     recipe.add_argument("--seed", type=int, default=0, help="(0)")
     parser.add_argument(
@@ -535,7 +542,7 @@ def _synthetic_validation_pairs(args):
     return pairs
 
 
-def _validation_dataset(args, pairs):
+def _validation_dataset(args, pairs, batch_size=1):
     import numpy as np
 
     from keras_attn_deblur import data
@@ -543,10 +550,19 @@ def _validation_dataset(args, pairs):
     if pairs is None:
         return None
     if not isinstance(pairs[0], tuple):  # ImagePairs on disk
-        options = dict(batch_size=1, training=False, pipeline=args.pipeline)
+        options = dict(batch_size=batch_size, training=False, pipeline=args.pipeline)
         if args.val_crop:
             options["center_crop"] = args.val_crop
-        return data.make_dataset(pairs, **options)
+        try:
+            return data.make_dataset(pairs, **options)
+        except ValueError as error:
+            if batch_size == 1 or args.val_crop:
+                raise
+            raise _UsageError(
+                f"--distribute splits each validation batch of {batch_size} whole images over "
+                f"the devices, which needs images of one size: pass --val-crop SIZE "
+                f"({_one_line(error)})"
+            ) from None
     blurry = np.stack([pair[0] for pair in pairs])
     sharp = np.stack([pair[1] for pair in pairs])
     return blurry, sharp
@@ -555,6 +571,7 @@ def _validation_dataset(args, pairs):
 def _run_train(args):
     import keras
 
+    from keras_attn_deblur import distribute
     from keras_attn_deblur import evaluation
     from keras_attn_deblur import training
     from keras_attn_deblur.models.attn_deblur_net import PRESETS
@@ -564,45 +581,74 @@ def _run_train(args):
     total_steps = steps_per_epoch * epochs
     if args.model is None and args.preset not in PRESETS:
         raise ValueError(_unknown_preset_message(args.preset))
+    if args.distribute != "none":
+        distribute.initialize_hosts()  # several hosts: from KERAS_DISTRIBUTION_* variables
+    # Every batch, validation included, is split evenly over the devices.
+    devices = distribute.resolve_devices(args.distribute)
+    replicas = len(devices) if devices else 1
+    if args.batch_size % replicas:
+        raise _UsageError(
+            f"--batch-size {args.batch_size} does not split evenly over {replicas} devices: "
+            f"pass a multiple of {replicas}"
+        )
     train_ds, train_name = _training_data(args, steps_per_epoch)
     val_pairs, val_name, val_split = _validation_pairs(args)
-    val_data = _validation_dataset(args, val_pairs)
+    fit_val_pairs = val_pairs
+    if val_pairs is not None and replicas > 1:
+        fit_val_pairs = val_pairs[: len(val_pairs) - len(val_pairs) % replicas]
+        if not fit_val_pairs:
+            raise _UsageError(
+                f"--distribute validates on batches of {replicas} (one image per device), "
+                f"but there are {len(val_pairs)} validation pair(s): add pairs or pass --no-val"
+            )
+    val_data = _validation_dataset(args, fit_val_pairs, batch_size=replicas)
 
-    keras.utils.set_random_seed(args.seed)
-    model = load_model(args.model, warn_untrained=False) if args.model else args.preset
-    model = training.compile_for_deblurring(
-        model,
-        learning_rate=args.learning_rate,
-        total_steps=total_steps,
-        loss=args.loss,
-        mixed_precision=args.mixed_precision,
-    )
-    os.makedirs(args.run_dir, exist_ok=True)
-    callbacks = training.deblurring_callbacks(
-        args.run_dir, monitor="val_psnr" if val_data is not None else "psnr"
-    )
-    resuming = os.path.isdir(os.path.join(args.run_dir, "backup"))
-    print(
-        f"{'resuming' if resuming else 'training'}: {train_name}, {total_steps} steps "
-        f"({epochs} epoch{'s' if epochs > 1 else ''} x {steps_per_epoch}), "
-        f"batch {args.batch_size}, patch "
-        f"{args.patch_size}, {args.mixed_precision or 'float32'}; run folder '{args.run_dir}'"
-        + ("" if val_data is not None else "; no validation data"),
-        flush=True,
-    )
-    # The datasets shuffle themselves.
-    fit_options = dict(
-        epochs=epochs, callbacks=callbacks, shuffle=False, verbose=2 if args.quiet else "auto"
-    )
-    if isinstance(val_data, tuple):
-        fit_options["validation_data"] = val_data
-        fit_options["validation_batch_size"] = 1
-    elif val_data is not None:
-        fit_options["validation_data"] = val_data
-    model.fit(train_ds, **fit_options)
+    with distribute.distribution_scope(args.distribute):
+        keras.utils.set_random_seed(args.seed)
+        model = load_model(args.model, warn_untrained=False) if args.model else args.preset
+        model = training.compile_for_deblurring(
+            model,
+            learning_rate=args.learning_rate,
+            total_steps=total_steps,
+            loss=args.loss,
+            mixed_precision=args.mixed_precision,
+        )
+        os.makedirs(args.run_dir, exist_ok=True)
+        callbacks = training.deblurring_callbacks(
+            args.run_dir, monitor="val_psnr" if val_data is not None else "psnr"
+        )
+        resuming = os.path.isdir(os.path.join(args.run_dir, "backup"))
+        parallel = ""
+        if devices:
+            parallel = (
+                f", data parallel on {replicas} devices ({args.batch_size // replicas} "
+                "patches each)"
+            )
+        print(
+            f"{'resuming' if resuming else 'training'}: {train_name}, {total_steps} steps "
+            f"({epochs} epoch{'s' if epochs > 1 else ''} x {steps_per_epoch}), "
+            f"batch {args.batch_size}{parallel}, patch "
+            f"{args.patch_size}, {args.mixed_precision or 'float32'}; run folder '{args.run_dir}'"
+            + ("" if val_data is not None else "; no validation data"),
+            flush=True,
+        )
+        # The datasets shuffle themselves.
+        fit_options = dict(
+            epochs=epochs, callbacks=callbacks, shuffle=False, verbose=2 if args.quiet else "auto"
+        )
+        if isinstance(val_data, tuple):
+            fit_options["validation_data"] = val_data
+            fit_options["validation_batch_size"] = replicas
+        elif val_data is not None:
+            fit_options["validation_data"] = val_data
+        model.fit(train_ds, **fit_options)
+    if distribute.process_index() != 0:
+        return 0  # several hosts: process 0 writes the model and evaluates it
     final_path = os.path.join(args.run_dir, "final.keras")
     model.save(final_path)
     print(f"model saved to '{final_path}'")
+    if devices:
+        model = distribute.single_device_copy(model)  # whole images, one at a time
 
     if val_pairs is None:
         return 0
@@ -802,10 +848,14 @@ def _add_push_command(commands):
         textwrap.dedent(
             """\
             Publish a model to a Hub repo in one commit: the save_pretrained folder
-            (config.json, model.weights.h5, metadata.json and a model card). The repo is
-            created if needed. Log in first (`hf auth login`) or pass --token / HF_TOKEN."""
+            (config.json, model.weights.h5, metadata.json and a model card). A folder
+            written by save_pretrained, or a preset's bundled weights, is uploaded
+            unchanged (after checking its weights' hash); a .keras file or a Hub model is
+            saved first. The repo is created if needed. Log in first (`hf auth login`) or
+            pass --token / HF_TOKEN."""
         ),
         (
+            f"{PROG} push keras-attn-deblur/attn-deblur-patent --model patent",
             f"{PROG} push my-org/attn-deblur --model runs/gopro/model",
             f"{PROG} push my-org/attn-deblur --model runs/gopro/best.keras --private",
         ),
@@ -821,25 +871,42 @@ def _add_push_command(commands):
 
 
 def _run_push(args):
-    model = load_model(args.model)
-    if not hasattr(model, "push_to_hub"):
-        raise CommandError(
-            f"push needs an AttnDeblurNet; '{args.model}' holds a {type(model).__name__}."
-        )
-    result = model.push_to_hub(
-        args.repo_id,
-        private=args.private,
-        token=args.token,
-        revision=args.revision,
-        commit_message=args.commit_message,
-        create_pr=args.create_pr,
-    )
+    from keras_attn_deblur import hub
+
+    options = dict(
+        private=args.private, token=args.token, revision=args.revision,
+        commit_message=args.commit_message, create_pr=args.create_pr,
+    )  # fmt: skip
+    folder = _saved_folder(args.model)
+    if folder is not None:  # a save_pretrained folder or bundled weights: uploaded unchanged
+        result = hub.push_folder(folder, args.repo_id, **options)
+        what = f"'{folder}' unchanged "
+    else:
+        model = load_model(args.model)
+        if not hasattr(model, "push_to_hub"):
+            raise CommandError(
+                f"push needs an AttnDeblurNet; '{args.model}' holds a {type(model).__name__}."
+            )
+        result = model.push_to_hub(args.repo_id, **options)
+        what = ""
     url = getattr(result, "commit_url", None) or getattr(result, "pr_url", None) or result
-    print(f"pushed to '{args.repo_id}'" + (f": {url}" if url else ""))
+    print(f"pushed {what}to '{args.repo_id}'" + (f": {url}" if url else ""))
     return 0
 
 
 # === Shared options and model loading ===
+
+
+def _saved_folder(spec):
+    """The folder of a save_pretrained folder or bundled name, else None."""
+    from keras_attn_deblur import hub
+
+    for folder in (spec, os.path.join(os.fspath(hub.BUNDLED_WEIGHTS_DIR), spec)):
+        if os.path.isfile(os.path.join(folder, hub.METADATA_FILE)) and os.path.isfile(
+            os.path.join(folder, hub.WEIGHTS_FILE)
+        ):
+            return folder
+    return None
 
 
 def _add_model_option(parser, required, help_suffix=""):

@@ -49,6 +49,7 @@ import time
 
 import numpy as np
 
+from keras_attn_deblur._files import write_atomically
 from keras_attn_deblur.data.decode import load_image
 from keras_attn_deblur.metrics import psnr
 from keras_attn_deblur.metrics import ssim
@@ -356,21 +357,15 @@ def write_csv(summary, path):
     in the `error` column.
     """
     path = os.fspath(path)
-    folder = _check_folder_of(path)
-    handle, temporary = tempfile.mkstemp(prefix=".evaluation-", suffix=".csv", dir=folder)
-    try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(summary.columns)
-            for row in summary.rows:
-                writer.writerow([_format_cell(row.get(column)) for column in summary.columns])
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
+    _check_folder_of(path)
+
+    def write(stream):
+        writer = csv.writer(stream)
+        writer.writerow(summary.columns)
+        for row in summary.rows:
+            writer.writerow([_format_cell(row.get(column)) for column in summary.columns])
+
+    return write_atomically(path, write, text=True)
 
 
 # === Helpers ===

@@ -19,12 +19,17 @@ Kill the run at any point and start the same command again: `BackupAndRestore`
 resumes from the last completed epoch (or step interval), the CSV log is
 appended to, and `runs/gopro/best.keras` keeps the model with the best
 validation PSNR.
+
+Several GPUs: `compile_for_deblurring(..., distribute="data_parallel")`, or
+build, compile and fit inside `distribute.distribution_scope(...)` (see
+`keras_attn_deblur.distribute`).
 """
 
 import os
 
 import keras
 
+from keras_attn_deblur import distribute as distribute_lib
 from keras_attn_deblur.losses import CharbonnierLoss
 from keras_attn_deblur.losses import FrequencyLoss
 from keras_attn_deblur.losses import PSNRLoss
@@ -62,11 +67,14 @@ def _pixel_loss(name):
     return losses[name]()
 
 
-def _with_precision(model, policy):
-    """Returns `model` computing under `policy`, keeping its weights."""
-    if policy is None or model.dtype_policy.name == policy:
+def _with_precision(model, policy, rebuild=False):
+    """Returns `model` computing under `policy` (rebuilt if asked), keeping its weights."""
+    if not rebuild and (policy is None or model.dtype_policy.name == policy):
         return model
-    rebuilt = type(model).from_config({**model.get_config(), "dtype": policy})
+    config = model.get_config()
+    if policy is not None:
+        config = {**config, "dtype": policy}
+    rebuilt = type(model).from_config(config)
     rebuilt.set_weights(model.get_weights())
     return rebuilt
 
@@ -85,6 +93,7 @@ def compile_for_deblurring(
     mixed_precision=None,
     ssim_variants=("gaussian",),
     jit_compile="auto",
+    distribute=None,
 ):
     """Builds (if needed) and compiles a model with the deblurring recipe.
 
@@ -99,6 +108,22 @@ def compile_for_deblurring(
     policy differs is rebuilt from its config with the same weights. With
     `"float16"`, Keras wraps the optimizer in a `LossScaleOptimizer`. Metrics
     and losses always compute in float32.
+
+    Data parallelism (`distribute`) is applied here too, because the model
+    and its optimizer must be created under it: a preset name is built, and
+    a given model rebuilt with the same weights, under a
+    `keras.distribution.DataParallel` (JAX; set for the whole process, so
+    that `fit` shards each batch, until
+    `keras.distribution.set_distribution(None)`) or inside the `scope()` of a
+    `tf.distribute.MirroredStrategy` (TensorFlow; the model keeps the
+    strategy). The dataset yields *global* batches, split evenly over the
+    devices: every batch, validation ones included, must divide by the
+    device count, and the learning rate needs no change (gradients are
+    averaged over the global batch). Inside `distribute.distribution_scope`
+    leave `distribute=None`. Several hosts: JAX only, after
+    `keras.distribution.initialize()`; `MultiWorkerMirroredStrategy` is not
+    offered, because Keras 3's `fit` does not support it properly
+    (keras-team/keras#20585). See `keras_attn_deblur.distribute`.
 
     Args:
         model: str or `keras.Model`. A preset name of `AttnDeblurNet`
@@ -124,6 +149,9 @@ def compile_for_deblurring(
             Defaults to `("gaussian",)`.
         jit_compile: bool or `"auto"`. Passed to `Model.compile`. Defaults
             to `"auto"`.
+        distribute: `None`/`"none"`, `"data_parallel"` (every GPU or TPU;
+            every CPU device when there is none) or a list of device names,
+            e.g. `("gpu:0", "gpu:1")`. Defaults to `None` (one device).
 
     Returns:
         The compiled `keras.Model`.
@@ -133,6 +161,7 @@ def compile_for_deblurring(
     from keras_attn_deblur import training
 
     model = training.compile_for_deblurring("lite", total_steps=10_000)
+    model = training.compile_for_deblurring("patent", distribute="data_parallel")
     ```
     """
     if mixed_precision not in _PRECISION_POLICIES:
@@ -153,36 +182,36 @@ def compile_for_deblurring(
             f"`frequency_weight` must be >= 0. Received: frequency_weight={frequency_weight!r}"
         )
     policy = _PRECISION_POLICIES[mixed_precision]
-    if isinstance(model, str):
-        model = AttnDeblurNet.from_preset(model, dtype=policy)
-    else:
-        model = _with_precision(model, policy)
+    loss_instance = _pixel_loss(loss)
+    if frequency_weight > 0:
+        loss_instance = WeightedSumLoss([loss_instance, FrequencyLoss()], [1.0, frequency_weight])
+    engine, build_scope = distribute_lib.enter_distribution(distribute)
+    with build_scope:  # the model, its optimizer and metrics live under the distribution
+        if isinstance(model, str):
+            model = AttnDeblurNet.from_preset(model, dtype=policy)
+        else:
+            model = _with_precision(model, policy, rebuild=engine is not None)
+        model.compile(
+            optimizer=_optimizer(
+                optimizer, learning_rate, total_steps, final_learning_rate_ratio,
+                weight_decay, clipnorm,
+            ),
+            loss=loss_instance,
+            metrics=[PSNR()] + [SSIM(variant=variant) for variant in ssim_variants],
+            jit_compile=jit_compile,
+        )  # fmt: skip
+    return model
 
+
+def _optimizer(name, learning_rate, total_steps, final_learning_rate_ratio, weight_decay, clipnorm):
     schedule = learning_rate
     if total_steps is not None:
         schedule = keras.optimizers.schedules.CosineDecay(
             learning_rate, decay_steps=total_steps, alpha=final_learning_rate_ratio
         )
-    if optimizer == "adamw":
-        optimizer_instance = keras.optimizers.AdamW(
-            schedule, weight_decay=weight_decay, clipnorm=clipnorm
-        )
-    else:
-        optimizer_instance = keras.optimizers.Adam(schedule, clipnorm=clipnorm)
-
-    loss_instance = _pixel_loss(loss)
-    if frequency_weight > 0:
-        loss_instance = WeightedSumLoss(
-            [loss_instance, FrequencyLoss()], [1.0, frequency_weight]
-        )
-    metrics = [PSNR()] + [SSIM(variant=variant) for variant in ssim_variants]
-    model.compile(
-        optimizer=optimizer_instance,
-        loss=loss_instance,
-        metrics=metrics,
-        jit_compile=jit_compile,
-    )
-    return model
+    if name == "adamw":
+        return keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=clipnorm)
+    return keras.optimizers.Adam(schedule, clipnorm=clipnorm)
 
 
 def deblurring_callbacks(
@@ -203,6 +232,13 @@ def deblurring_callbacks(
       after a crash or a kill resumes from the last backup.
     - `log.csv`: one row per epoch, appended to on resume.
     - `TerminateOnNaN` stops a diverged run.
+
+    Data-parallel runs write each file once: on one host the callbacks run
+    once per step, whatever the device count. On several JAX hosts every
+    process runs them, so only process 0 writes `best.keras` and `log.csv`,
+    and process N > 0 keeps its own backup in `backup_process<N>/` (every
+    process must restore to resume; separate folders avoid two processes
+    writing the same files on a shared disk).
 
     Args:
         directory: str or path. The run folder, created if missing.
@@ -228,15 +264,19 @@ def deblurring_callbacks(
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
     mode = "min" if "loss" in monitor else "max"
+    process = distribute_lib.process_index()
     callbacks = []
     if terminate_on_nan:
         callbacks.append(keras.callbacks.TerminateOnNaN())
     if backup:
+        backup_folder = "backup" if process == 0 else f"backup_process{process}"
         callbacks.append(
             keras.callbacks.BackupAndRestore(
-                os.path.join(directory, "backup"), save_freq=backup_freq
+                os.path.join(directory, backup_folder), save_freq=backup_freq
             )
         )
+    if process != 0:
+        return callbacks
     if save_best:
         callbacks.append(
             keras.callbacks.ModelCheckpoint(

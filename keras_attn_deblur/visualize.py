@@ -27,11 +27,11 @@ optional dependency: `pip install "keras-attn-deblur[viz]"`.
 
 import math
 import os
-import tempfile
 
 import numpy as np
 from PIL import Image
 
+from keras_attn_deblur._files import write_atomically
 from keras_attn_deblur import evaluation
 from keras_attn_deblur.data.decode import load_image
 
@@ -331,18 +331,10 @@ def save_figure(figure, path, *, dpi=100):
             f"Cannot write '{path}': the folder '{folder}' does not exist. Create it "
             "first or pass another path."
         )
-    suffix = os.path.splitext(path)[1] or ".png"
-    handle, temporary = tempfile.mkstemp(prefix=".figure-", suffix=suffix, dir=folder)
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=dpi, format=suffix.lstrip(".").lower() or "png")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
+    file_format = (os.path.splitext(path)[1].lstrip(".") or "png").lower()
+    return write_atomically(
+        path, lambda file: figure.savefig(file, dpi=dpi, format=file_format)
+    )
 
 
 # === Helpers ===

@@ -270,7 +270,15 @@ def test_push_a_folder_then_deblur_with_the_hub_id(tmp_path, model_path, hub, ca
     folder = tmp_path / "pretrained"
     keras.saving.load_model(model_path).save_pretrained(folder)
     assert main(["push", "test-org/tiny-deblur", "--model", str(folder)]) == 0
-    assert "pushed to 'test-org/tiny-deblur'" in capsys.readouterr().out
+    assert "unchanged to 'test-org/tiny-deblur'" in capsys.readouterr().out
+    # The folder went up byte for byte: the card and metadata were not re-rendered.
+    from huggingface_hub import snapshot_download
+
+    pulled = snapshot_download("test-org/tiny-deblur", cache_dir=tmp_path / "cache")
+    for name in ("config.json", "metadata.json", "model.weights.h5", "README.md"):
+        assert (tmp_path / "pretrained" / name).read_bytes() == open(
+            os.path.join(pulled, name), "rb"
+        ).read()
     source = save(tmp_path / "in.png", blur(scene(6)))
     assert main(["deblur", source, str(tmp_path / "out.png"), "--model", "test-org/tiny-deblur",
                  "--quiet"]) == 0

@@ -1,0 +1,123 @@
+"""Re-runs the training of the released weights, from scratch or resumed.
+
+How to run (from the project root, after `pip install -e ".[tensorflow]"`):
+
+    python release/train.py                  # build the data, then train; resumes if killed
+    python release/train.py --from-model patent --run-dir runs/release/patent-2
+                                             # continue from the bundled weights
+
+It builds the pairs with `release/build_data.py` (skipped when they exist)
+and runs `attn-deblur train` with the release recipe: preset `patent`,
+256 x 256 patches, batch 4, MSE loss, peak learning rate 3e-4 with cosine
+decay, mixed bfloat16, validation on both validation sets after every epoch.
+Start the same command again after a kill and it resumes from the run
+folder's backup. Afterwards run `python release/evaluate.py` to score the
+result by the SPEC protocol.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import build_data  # noqa: E402
+
+from keras_attn_deblur import cli  # noqa: E402
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=os.path.join("runs", "release", "data"))
+    parser.add_argument("--run-dir", default=os.path.join("runs", "release", "patent"))
+    parser.add_argument("--preset", default="patent")
+    parser.add_argument(
+        "--from-model", default=None,
+        help="start from this model (a preset with bundled weights, a folder, a .keras "
+        "file) instead of from scratch",
+    )
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--patch-size", type=int, default=256)
+    parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--loss", default="mse")
+    parser.add_argument("--mixed-precision", default="bfloat16", help="bfloat16, float16 or none")
+    parser.add_argument("--val-crop", type=int, default=256)
+    parser.add_argument("--pipeline", default="auto")
+    parser.add_argument(
+        "--data-args", default="",
+        help="extra arguments for build_data.py, e.g. '--frames my_frames/' (tests use it)",
+    )
+    return parser
+
+
+def train_arguments(args):
+    """The `attn-deblur train` command line of the release recipe."""
+    train = os.path.join(args.data_dir, "train")
+    val = os.path.join(args.data_dir, "val_all")
+    argv = [
+        "train",
+        "--pairs", os.path.join(train, "blur"), os.path.join(train, "sharp"),
+        "--val-pairs", os.path.join(val, "blur"), os.path.join(val, "sharp"),
+        "--val-crop", str(args.val_crop),
+        "--steps", str(args.steps),
+        "--epochs", str(args.epochs),
+        "--batch-size", str(args.batch_size),
+        "--patch-size", str(args.patch_size),
+        "--learning-rate", str(args.learning_rate),
+        "--loss", args.loss,
+        "--pipeline", args.pipeline,
+        "--run-dir", args.run_dir,
+        "--quiet",
+    ]
+    if args.mixed_precision != "none":
+        argv += ["--mixed-precision", args.mixed_precision]
+    argv += ["--model", args.from_model] if args.from_model else ["--preset", args.preset]
+    return argv
+
+
+RECIPE_FILE = "release_recipe.json"
+
+
+def record_recipe(args, seconds):
+    """Adds `seconds` of training to the run's record of its recipe and budget."""
+    path = os.path.join(args.run_dir, RECIPE_FILE)
+    record = {"hours": 0.0, "sessions": 0}
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as file:
+            record = json.load(file)
+    record.update(
+        preset=args.preset, from_model=args.from_model, steps=args.steps, epochs=args.epochs,
+        batch_size=args.batch_size, patch_size=args.patch_size,
+        learning_rate=args.learning_rate, loss=args.loss,
+        mixed_precision=args.mixed_precision, val_crop=args.val_crop,
+    )  # fmt: skip
+    record["hours"] = round(record["hours"] + seconds / 3600, 4)
+    record["sessions"] += 1
+    os.makedirs(args.run_dir, exist_ok=True)
+    partial = path + ".partial"
+    with open(partial, "w", encoding="utf-8") as file:
+        json.dump(record, file, indent=2)
+    os.replace(partial, path)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    build_data.main(["--output", args.data_dir, *args.data_args.split()])
+    command = train_arguments(args)
+    print("attn-deblur " + " ".join(command), flush=True)
+    # A kill (SIGTERM) still records the hours trained before it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.time()
+    try:
+        return cli.main(command)
+    finally:
+        record_recipe(args, time.time() - started)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""The release pipeline (`release/`) end to end at tiny size: build the pairs,
+train a few steps, evaluate, package as bundled weights.
+
+The frames and photos are generated here; the checks compare with
+independent references (frame averaging recomputed in numpy, PSNR from
+scikit-image on the written files, means recomputed from the CSVs).
+"""
+
+import csv
+import json
+import os
+import re
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio
+
+from keras_attn_deblur import AttnDeblurNet
+
+RELEASE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "release")
+sys.path.insert(0, RELEASE)
+
+import build_data  # noqa: E402
+import evaluate as release_evaluate  # noqa: E402
+import train as release_train  # noqa: E402
+
+NUM_FRAMES = 32
+TRAIN_FRAMES = 16
+
+
+def _textured(rng, height, width):
+    rows, cols = np.mgrid[0:height, 0:width] / max(height, width)
+    image = np.stack([rng.uniform(0.2, 0.7) + 0.3 * np.sin(9 * rows * rng.uniform(1, 3) + 5 * cols)
+                      for _ in range(3)], axis=-1)  # fmt: skip
+    for _ in range(5):
+        top, left = rng.integers(0, height - 8), rng.integers(0, width - 8)
+        image[top : top + 8, left : left + 8] = rng.uniform(size=3)
+    return np.clip(image, 0, 1)
+
+
+def _save(image, path):
+    Image.fromarray(np.round(image * 255).astype("uint8")).save(path)
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    """Video frames of a square moving 2 px per frame over a texture, and photos."""
+    root = tmp_path_factory.mktemp("sources")
+    rng = np.random.default_rng(0)
+    background = _textured(rng, 48, 64)
+    frames = root / "frames"
+    frames.mkdir()
+    for index in range(NUM_FRAMES):
+        frame = background.copy()
+        left = 4 + 2 * index % 40
+        frame[16:30, left : left + 14] = (0.9, 0.2, 0.1)
+        _save(frame, frames / f"{index + 1:06d}.png")
+    for folder, count, size in (("photos", 3, (60, 80)), ("val_photos", 2, (40, 50))):
+        (root / folder / "set").mkdir(parents=True)
+        for index in range(count):
+            _save(_textured(rng, *size), root / folder / "set" / f"{index}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(sources, tmp_path_factory):
+    output = tmp_path_factory.mktemp("release_data")
+    data_args = (
+        f"--frames {sources / 'frames'} --photos {sources / 'photos'} "
+        f"--val-photos {sources / 'val_photos'} --train-frames {TRAIN_FRAMES} "
+        "--val-stride 2 --synthetic-pairs 3 --crop 48"
+    )
+    assert build_data.main(["--output", str(output), *data_args.split()]) == 0
+    return output, data_args
+
+
+def _names(folder):
+    return sorted(os.listdir(os.path.join(folder, "blur")))
+
+
+def test_frame_pairs_are_averages_of_their_own_frames(built, sources):
+    output, _ = built
+    train_names = [name for name in _names(output / "train") if name.startswith("gopro_")]
+    # One window per start frame that fits: count them by hand from the seed.
+    assert len(train_names) == len(build_data.frame_windows(TRAIN_FRAMES, 1, seed=0))
+    for name in train_names[:3] + _names(output / "val_gopro")[:2]:
+        folder = output / ("train" if name in train_names else "val_gopro")
+        middle, count = map(int, re.match(r"gopro_(\d+)_avg(\d+)\.png", name).groups())
+        frames = [
+            np.asarray(Image.open(sources / "frames" / f"{number:06d}.png"), "float64") / 255
+            for number in range(middle - count // 2, middle + count // 2 + 1)
+        ]
+        expected = np.mean([frame**2.2 for frame in frames], axis=0) ** (1 / 2.2)
+        blurry = np.asarray(Image.open(folder / "blur" / name), "float64") / 255
+        sharp = np.asarray(Image.open(folder / "sharp" / name), "float64") / 255
+        assert np.abs(blurry - expected).max() <= 0.5 / 255 + 1e-6
+        np.testing.assert_array_equal(sharp, frames[count // 2])
+
+
+def test_validation_frames_are_never_trained_on(built):
+    output, _ = built
+    assert _names(output / "val_gopro")
+    for name in _names(output / "val_gopro"):
+        middle, count = map(int, re.match(r"gopro_(\d+)_avg(\d+)\.png", name).groups())
+        assert middle - count // 2 > TRAIN_FRAMES  # frame numbers start at 1
+    for name in _names(output / "train"):
+        if name.startswith("gopro_"):
+            middle, count = map(int, re.match(r"gopro_(\d+)_avg(\d+)\.png", name).groups())
+            assert middle + count // 2 <= TRAIN_FRAMES
+    assert len(_names(output / "val_photos")) == 2
+    assert len(_names(output / "train")) == len(
+        [n for n in _names(output / "train") if n.startswith("gopro_")]
+    ) + 3
+    assert _names(output / "val_all") == sorted(
+        _names(output / "val_gopro") + _names(output / "val_photos")
+    )
+
+
+def test_build_is_idempotent(built):
+    output, data_args = built
+    before = {name: os.path.getmtime(output / "train" / "blur" / name)
+              for name in _names(output / "train")}  # fmt: skip
+    assert build_data.main(["--output", str(output), *data_args.split()]) == 0
+    after = {name: os.path.getmtime(output / "train" / "blur" / name)
+             for name in _names(output / "train")}  # fmt: skip
+    assert before == after
+
+
+def test_train_evaluate_package(built, tmp_path, capsys):
+    output, data_args = built
+    run_dir = tmp_path / "run"
+    code = release_train.main([
+        "--data-dir", str(output), "--run-dir", str(run_dir), "--preset", "lite",
+        "--steps", "2", "--epochs", "1", "--batch-size", "2", "--patch-size", "32",
+        "--val-crop", "32", "--mixed-precision", "none", "--data-args", data_args,
+    ])  # fmt: skip
+    assert code == 0
+    recipe = json.loads((run_dir / release_train.RECIPE_FILE).read_text())
+    assert recipe["sessions"] == 1 and 0 < recipe["hours"] < 1
+    for name in ("best.keras", "final.keras", "log.csv"):
+        assert (run_dir / name).is_file()
+
+    bundled = tmp_path / "weights" / "lite"
+    release_dir = tmp_path / "release"
+    plot = tmp_path / "curve.png"
+    code = release_evaluate.main([
+        "--preset", "lite", "--run-dir", str(run_dir), "--data-dir", str(output),
+        "--output", str(bundled), "--release-dir", str(release_dir),
+        "--hardware", "a test machine", "--plot", str(plot),
+    ])  # fmt: skip
+    assert code == 0
+    assert Image.open(plot).size[0] > 0
+
+    model = AttnDeblurNet.from_pretrained(bundled)
+    assert tuple(model.get_config()["filters"]) == tuple(AttnDeblurNet.from_preset("lite").filters)
+    metadata = json.loads((bundled / "metadata.json").read_text())["keras_attn_deblur"]
+    assert metadata["weights_dtype"] == "float16"
+    card = (bundled / "README.md").read_text()
+    assert "## Training" in card and "a test machine" in card
+    assert "2 steps of batch 2 (4 patches of 32x32) out of a 2-step" in card
+    assert "float32, on a test machine" in card
+
+    recorded = {entry["dataset"]: entry for entry in metadata["evaluation"]}
+    for key, folder, dataset, _ in release_evaluate.SETS:
+        with open(release_dir / "evaluation" / f"{key}.csv", newline="") as file:
+            rows = {row["name"]: row for row in csv.DictReader(file)}
+        names = _names(output / folder)
+        assert sorted(rows) == names
+        for name in names:
+            blurry = np.asarray(Image.open(output / folder / "blur" / name))
+            sharp = np.asarray(Image.open(output / folder / "sharp" / name))
+            assert float(rows[name]["input_psnr"]) == pytest.approx(
+                peak_signal_noise_ratio(sharp, blurry, data_range=255), abs=1e-3
+            )
+        # The card's numbers are the means of the committed per-image CSV.
+        psnrs = [float(row["psnr"]) for row in rows.values()]
+        assert recorded[dataset]["psnr"] == pytest.approx(np.mean(psnrs), abs=1e-9)
+        assert recorded[dataset]["num_images"] == len(rows)
+    results = (release_dir / "RESULTS.md").read_text()
+    assert "unsharp mask" in results and "float16 weight storage" in results
