@@ -26,6 +26,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 
 import numpy as np
 
@@ -109,7 +110,7 @@ def plot_curve(log_path, plot_path, title, input_psnr):
     psnr_axis.axhline(input_psnr, color="gray", linestyle="--", label="validation, blurry input")
     psnr_axis.set(xlabel="epoch", ylabel="PSNR (dB)")
     psnr_axis.legend()
-    figure.suptitle(title, fontsize=9)
+    figure.suptitle(textwrap.fill(title, 110), fontsize=9)
     figure.tight_layout()
     os.makedirs(os.path.dirname(plot_path) or ".", exist_ok=True)
     partial = plot_path + ".partial.png"
