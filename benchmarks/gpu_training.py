@@ -35,11 +35,12 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 
 import numpy as np
+
+import _fresh_process  # benchmarks/_fresh_process.py, next to this script
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FULL = {
@@ -163,14 +164,8 @@ def _child(spec):
 
 
 def run_child(spec, timeout):
-    """Runs one measurement in a fresh interpreter; returns its JSON result."""
-    result = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise RuntimeError(f"measurement {spec} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    """Runs one measurement of this script in a fresh interpreter; returns its JSON result."""
+    return _fresh_process.run_child(__file__, spec, timeout)
 
 
 # === Report ===

@@ -47,12 +47,13 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 
 import numpy as np
 from PIL import Image
+
+import _fresh_process  # benchmarks/_fresh_process.py, next to this script
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOPRO_FRAMES = os.path.join(PROJECT_ROOT, "..", "shared", "data", "gopro_GOPR0477_11_00", "frames")
@@ -287,14 +288,8 @@ def _child(spec):
 
 
 def run_child(spec, timeout=3600):
-    """Runs one measurement in a fresh interpreter; returns its JSON result."""
-    result = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise RuntimeError(f"measurement {spec} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    """Runs one measurement of this script in a fresh interpreter; returns its JSON result."""
+    return _fresh_process.run_child(__file__, spec, timeout)
 
 
 # === Report ===

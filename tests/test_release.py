@@ -180,3 +180,18 @@ def test_train_evaluate_package(built, tmp_path, capsys):
         assert recorded[dataset]["num_images"] == len(rows)
     results = (release_dir / "RESULTS.md").read_text()
     assert "unsharp mask" in results and "float16 weight storage" in results
+
+
+def test_too_few_frames_is_a_one_line_error(sources, tmp_path):
+    # Every frame would be a training frame: nothing left for validation.
+    with pytest.raises(SystemExit) as raised:
+        build_data.main([
+            "--output", str(tmp_path), "--frames", str(sources / "frames"),
+            "--train-frames", str(NUM_FRAMES), "--photos", str(sources / "photos"),
+            "--val-photos", str(sources / "val_photos"),
+        ])  # fmt: skip
+    message = str(raised.value)
+    assert "\n" not in message and f"holds {NUM_FRAMES} frames" in message
+    assert "--train-frames" in message
+    with pytest.raises(SystemExit, match="image folder '.*missing' does not exist"):
+        build_data.main(["--output", str(tmp_path), "--frames", str(tmp_path / "missing")])
