@@ -1,21 +1,30 @@
-"""Scores a trained model by the SPEC protocol and packages it as the bundled weights.
+"""Scores trained weights by the SPEC protocol; ships them only if they are better.
 
-How to run (from the project root, after `python release/train.py`):
+How to run (from the project root, with `runs/release/data` from build_data.py):
 
-    python release/evaluate.py --hours 2.0 --hardware "2 CPU cores (AMD EPYC)"
+    python release/evaluate.py --run-dir runs/release/patent-2 --hardware "2 CPU cores (...)"
+    python release/evaluate.py --model out/device/model      # a lent accelerator's weights
 
-1. The model (`--model`, default the run's `best.keras`) is written with
+1. The model (`--model`: a `.keras` file or a `save_pretrained` folder;
+   default the CPU run's `best.keras`) is written with
    `save_pretrained(weights_dtype="float16")` to a staging folder: these
-   are the weights that ship.
+   are the weights that would ship.
 2. `attn-deblur evaluate` scores that folder, with the blurry-input and
-   unsharp-mask baselines, on both validation sets; the per-image CSVs go to
-   `release/<preset>/evaluation/`.
-3. The float32 model is scored too, to measure what float16 storage costs.
-4. The folder is written again, with the measured numbers, the training data
-   and the budget in its model card, to `--output` (by default the package's
+   unsharp-mask baselines, on both validation sets; the float32 model is
+   scored too, to measure what float16 storage costs.
+3. The restored PSNR is compared with the bundled weights' card: unless both
+   sets improve (GoPro by at least `--min-gain` dB), nothing is written and
+   the bundled weights stay (`--force` overrides).
+4. Otherwise the folder is written, with the measured numbers, the training
+   data and every run's budget (`release/<preset>/budget.json`) in its model
+   card, to `--output` (by default the package's
    `keras_attn_deblur/weights/<preset>/`, which `from_pretrained("<preset>")`
-   loads offline), and `release/<preset>/RESULTS.md` and the training-curve
-   plot `docs/images/training_curve.png` are written.
+   loads offline), and the per-image CSVs in `release/<preset>/evaluation/`,
+   `release/<preset>/RESULTS.md` and the training-curve plot
+   `docs/images/training_curve.png` are written.
+
+The run's budget comes from `train_log.json` beside a device run's model
+folder, or from a CPU run folder's `release_recipe.json` and `log.csv`.
 """
 
 import argparse
@@ -58,7 +67,20 @@ def build_parser():
         "--hours", type=float, default=None,
         help="training wall time (default: the run's release_recipe.json)",
     )
-    parser.add_argument("--hardware", required=True, help="what it was trained on")
+    parser.add_argument(
+        "--hardware", default=None,
+        help="what it was trained on (required for a CPU run; a device run's log says)",
+    )
+    parser.add_argument(
+        "--device-log", default=None,
+        help="train_log.json of a device run (default: the one beside --model's folder)",
+    )
+    parser.add_argument(
+        "--min-gain", type=float, default=0.1,
+        help="replace the bundled weights only if GoPro PSNR gains this much (dB) and "
+        "CBSD68 gains too (0.1)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace them anyway")
     parser.add_argument("--plot", default=os.path.join("docs", "images", "training_curve.png"))
     return parser
 
@@ -110,22 +132,34 @@ def plot_curve(log_path, plot_path, title, input_psnr):
     psnr_axis.axhline(input_psnr, color="gray", linestyle="--", label="validation, blurry input")
     psnr_axis.set(xlabel="epoch", ylabel="PSNR (dB)")
     psnr_axis.legend()
-    figure.suptitle(textwrap.fill(title, 110), fontsize=9)
-    figure.tight_layout()
-    os.makedirs(os.path.dirname(plot_path) or ".", exist_ok=True)
-    partial = plot_path + ".partial.png"
-    figure.savefig(partial)
-    os.replace(partial, plot_path)
+    _save_figure(figure, title, plot_path)
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    model_path = args.model or os.path.join(args.run_dir, "best.keras")
-    output = args.output or os.fspath(hub.BUNDLED_WEIGHTS_DIR / args.preset)
-    release_dir = args.release_dir or os.path.join("release", args.preset)
-    evaluation_dir = os.path.join(release_dir, "evaluation")
-    os.makedirs(evaluation_dir, exist_ok=True)
-    model = cli.load_model(model_path, warn_untrained=False)
+def describe_run(args, model_path):
+    """The training run behind `model_path`, for the budget: a dict (see `_budget`).
+
+    A device run (`release/device_train.sh`) is read from the `train_log.json`
+    beside its model folder (or `--device-log`); a CPU run from the run folder's
+    `release_recipe.json` and `log.csv`.
+    """
+    device_log = args.device_log
+    if device_log is None and os.path.isdir(model_path):
+        beside = os.path.join(os.path.dirname(os.path.abspath(model_path)), "train_log.json")
+        device_log = beside if os.path.isfile(beside) else None
+    if device_log is not None:
+        with open(device_log, encoding="utf-8") as file:
+            log = json.load(file)
+        arguments = log["arguments"]
+        steps = log.get("steps") or (log["rows"][-1]["step"] if log["rows"] else 0)
+        return {
+            "preset": args.preset, "from_model": log.get("init") or arguments.get("init"),
+            "steps": steps, "steps_done": steps, "batch_size": log["batch_size"],
+            "patch_size": log["patch_size"], "loss": "psnr", "optimizer": "AdamW",
+            "learning_rate": arguments["learning_rate"], "mixed_precision": "bfloat16",
+            "hours": (log.get("train_seconds") or 0) / 3600,
+            "hardware": args.hardware or log["device"], "schedule": "warm-up and cosine decay",
+            "log": "curve", "rows": log["rows"],
+        }  # fmt: skip
     log_path = os.path.join(args.run_dir, "log.csv")
     with open(log_path, newline="", encoding="utf-8") as file:
         epochs = len(list(csv.DictReader(file)))
@@ -134,7 +168,48 @@ def main(argv=None):
     recipe["steps_done"] = epochs * math.ceil(recipe["steps"] / recipe["epochs"])
     if args.hours is not None:
         recipe["hours"] = args.hours
-    recipe["hardware"] = args.hardware
+    if not args.hardware:
+        raise SystemExit("evaluate: error: --hardware is required for a CPU run (what it ran on)")
+    recipe.update(hardware=args.hardware, optimizer="Adam",
+                  schedule=f"{recipe['steps']:,}-step cosine schedule", log=log_path)  # fmt: skip
+    return recipe
+
+
+def bundled_psnr(folder):
+    """{dataset: restored PSNR} of the weights in `folder` now (empty if none)."""
+    path = os.path.join(folder, "metadata.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as file:
+        metadata = json.load(file)["keras_attn_deblur"]
+    return {entry["dataset"]: entry["psnr"] for entry in metadata.get("evaluation") or ()}
+
+
+def compare(results, current, min_gain):
+    """(replace?, lines): every set must improve, the first (GoPro) by `min_gain` dB."""
+    lines, better = [], True
+    for index, (name, _, _, means, _) in enumerate(results.values()):
+        needed = min_gain if index == 0 else 0.0
+        before = current.get(name)
+        gain = None if before is None else means["psnr"] - before
+        ok = gain is None or gain >= needed
+        better = better and ok
+        lines.append(
+            f"  {name}: {means['psnr']:.3f} dB"
+            + ("" if before is None else f" vs bundled {before:.3f} dB ({gain:+.3f}; "
+               f"needs {needed:+.2f})") + ("" if ok else "  NOT BETTER")
+        )  # fmt: skip
+    return better, lines
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    model_path = args.model or os.path.join(args.run_dir, "best.keras")
+    output = args.output or os.fspath(hub.BUNDLED_WEIGHTS_DIR / args.preset)
+    release_dir = args.release_dir or os.path.join("release", args.preset)
+    evaluation_dir = os.path.join(release_dir, "evaluation")
+    run = describe_run(args, model_path)
+    model = cli.load_model(model_path, warn_untrained=False)
 
     staging = tempfile.mkdtemp(prefix="release-")
     try:
@@ -144,7 +219,7 @@ def main(argv=None):
         for key, folder, name, config in SETS:
             blurry = os.path.join(args.data_dir, folder, "blur")
             sharp = os.path.join(args.data_dir, folder, "sharp")
-            csv_path = os.path.join(evaluation_dir, f"{key}.csv")
+            csv_path = os.path.join(staging, f"{key}.csv")
             command = ["evaluate", "--blurry", blurry, "--sharp", sharp, "--model", shipped,
                        "--baseline", "input", "unsharp", "--csv", csv_path, "--quiet"]  # fmt: skip
             print("attn-deblur " + " ".join(command), flush=True)
@@ -156,24 +231,22 @@ def main(argv=None):
             ).means["model"]
             results[key] = (name, config, count, means, full)
 
+        better, lines = compare(results, bundled_psnr(output), args.min_gain)
+        print("restored PSNR of the new weights (float16):\n" + "\n".join(lines))
+        if not better and not args.force:
+            print(f"kept the bundled weights in '{output}': the new ones are not better on "
+                  "every validation set (--force replaces them anyway)")  # fmt: skip
+            return 0
+        os.makedirs(evaluation_dir, exist_ok=True)
+        for key, *_ in SETS:
+            shutil.copyfile(os.path.join(staging, f"{key}.csv"),
+                            os.path.join(evaluation_dir, f"{key}.csv"))  # fmt: skip
         shipped_model = hub.from_pretrained(type(model), shipped)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-    training = (
-        f"Trained with the package's own recipe by `python release/train.py` "
-        f"(`attn-deblur train`): {_budget(recipe)}. The checkpoint with the best "
-        "validation PSNR is shipped, its weights stored in float16.\n\n"
-        "This is a small training budget for a network of this size (papers train "
-        "deblurring networks for days on GPUs); the numbers below are what it reached, "
-        "and later releases resume from these weights.\n\n"
-        "Reproduce: `python release/build_data.py && python release/train.py` (the same "
-        "command resumes a killed run), then `python release/evaluate.py --hours H "
-        "--hardware TEXT`. Training pairs: frames 1-200 of the GoPro sequence "
-        "GOPR0477_11_00 averaged over 7-13 frames (190 pairs) and 128 crops of the sharp "
-        "training photos with synthetic non-uniform motion blur. No validation image or "
-        "frame was trained on."
-    )
+    history = read_history(release_dir)
+    history.append({key: value for key, value in run.items() if key not in ("rows", "log")})
     metrics = [card_entry(name, config, count, means)
                for name, config, count, means, _ in results.values()]  # fmt: skip
     shipped_model.save_pretrained(
@@ -182,42 +255,117 @@ def main(argv=None):
         repo_id=HUB_ID.format(preset=args.preset),
         model_name=f"AttnDeblurNet ({args.preset}), keras-attn-deblur release",
         datasets=("gopro_sequence", "synthetic_photos"),
-        training=training,
+        training=training_text(history),
         weights_dtype="float16",
         overwrite_card=True,
     )
-    report = _report(results, args, recipe)
+    write_history(release_dir, history)
+    report = _report(results, args, history)
     with open(os.path.join(release_dir, "RESULTS.md"), "w", encoding="utf-8") as file:
         file.write(report)
     print(report)
-    input_psnr = crop_input_psnr(os.path.join(args.data_dir, "val_all"), recipe["val_crop"])
-    plot_curve(log_path, args.plot, f"AttnDeblurNet ({args.preset}): {recipe['steps_done']:,} "
-               f"steps, {args.hardware}; validation on {recipe['val_crop']}x{recipe['val_crop']} "
-               "centre crops of both sets", input_psnr)  # fmt: skip
+    title = f"AttnDeblurNet ({args.preset}): {run['steps_done']:,} steps, {run['hardware']}"
+    if run["log"] == "curve":
+        plot_device_curve(run["rows"], args.plot, title + "; PSNR on the training batches")
+    else:
+        input_psnr = crop_input_psnr(os.path.join(args.data_dir, "val_all"), run["val_crop"])
+        plot_curve(run["log"], args.plot, f"{title}; validation on {run['val_crop']}x"
+                   f"{run['val_crop']} centre crops of both sets", input_psnr)  # fmt: skip
     print(f"bundled model written to '{output}'; training curve '{args.plot}'")
     return 0
 
 
-def _budget(recipe):
-    """The training budget in words, from the run's release_recipe.json."""
-    start = f"from `{recipe['from_model']}`" if recipe.get("from_model") else "from scratch"
-    precision = recipe["mixed_precision"]
-    precision = "float32" if precision in (None, "none") else f"mixed {precision}"
+HISTORY_FILE = "budget.json"
+
+
+def read_history(release_dir):
+    """The runs that trained the bundled weights so far, oldest first."""
+    path = os.path.join(release_dir, HISTORY_FILE)
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def write_history(release_dir, history):
+    os.makedirs(release_dir, exist_ok=True)
+    path = os.path.join(release_dir, HISTORY_FILE)
+    with open(path + ".partial", "w", encoding="utf-8") as file:
+        json.dump(history, file, indent=1)
+    os.replace(path + ".partial", path)
+
+
+def training_text(history):
+    """The card's Training section: every run, then the totals."""
+    runs = "\n".join(f"{index}. {_budget(run)}." for index, run in enumerate(history, 1))
+    patches = sum(run["steps_done"] * run["batch_size"] for run in history)
+    hours = sum(run["hours"] for run in history)
     return (
-        f"preset `{recipe['preset']}` {start}, {recipe['steps_done']:,} steps of batch "
-        f"{recipe['batch_size']} ({recipe['steps_done'] * recipe['batch_size']:,} patches of "
-        f"{recipe['patch_size']}x{recipe['patch_size']}) out of a {recipe['steps']:,}-step "
-        f"cosine schedule, {recipe['loss'].upper()} loss, Adam with a peak learning rate of "
-        f"{recipe['learning_rate']:g}, {precision}, on {recipe['hardware']} in "
-        f"{recipe['hours']:.2f} hours"
+        f"Trained in {len(history)} run{'s' if len(history) > 1 else ''} with the package's own "
+        "recipes (`release/train.py` on a CPU, `release/device_train.sh` on a lent "
+        "accelerator), each resuming from the weights before it:\n\n"
+        f"{runs}\n\nIn all: {patches:,} patches in {hours:.2f} hours. The weights are stored "
+        "in float16; a run replaces them only when both validation sets improve.\n\n"
+        "This is a small training budget for a network of this size (papers train "
+        "deblurring networks for days on GPUs); the numbers below are what it reached.\n\n"
+        "Reproduce: `python release/build_data.py && python release/train.py --from-model "
+        "patent` on a CPU, or `python release/pack_device.py` and `bash "
+        "release/device_train.sh` on an accelerator, then `python release/evaluate.py`. "
+        "Training pairs: frames 1-200 of the GoPro sequence GOPR0477_11_00 averaged over "
+        "7-13 frames and sharp training photos with synthetic non-uniform motion blur. No "
+        "validation image or frame was trained on."
     )
 
 
-def _report(results, args, recipe):
+def _save_figure(figure, title, plot_path):
+    """Titles the figure and writes it (temp file + rename)."""
+    figure.suptitle(textwrap.fill(title, 110), fontsize=9)
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(plot_path) or ".", exist_ok=True)
+    partial = plot_path + ".partial.png"
+    figure.savefig(partial)
+    os.replace(partial, plot_path)
+
+
+def plot_device_curve(rows, plot_path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    steps = [row["step"] for row in rows]
+    figure, (loss_axis, psnr_axis) = pyplot.subplots(1, 2, figsize=(9, 3.2), dpi=110)
+    loss_axis.plot(steps, [row["loss"] for row in rows], marker=".")
+    loss_axis.set(xlabel="step", ylabel="training loss (PSNR loss, -dB)")
+    psnr_axis.plot(steps, [row["psnr"] for row in rows], marker=".", label="restored")
+    psnr_axis.plot(steps, [row["input_psnr"] for row in rows], color="gray", linestyle="--",
+                   label="blurry input")  # fmt: skip
+    psnr_axis.set(xlabel="step", ylabel="PSNR on the batch (dB)")
+    psnr_axis.legend()
+    _save_figure(figure, title, plot_path)
+
+
+def _budget(run):
+    """One run's budget in words (a `budget.json` entry)."""
+    start = f"from `{run['from_model']}`" if run.get("from_model") else "from scratch"
+    precision = run["mixed_precision"]
+    precision = "float32" if precision in (None, "none") else f"mixed {precision}"
+    return (
+        f"preset `{run['preset']}` {start}, {run['steps_done']:,} steps of batch "
+        f"{run['batch_size']} ({run['steps_done'] * run['batch_size']:,} patches of "
+        f"{run['patch_size']}x{run['patch_size']}), {run.get('schedule', 'cosine schedule')}, "
+        f"{run['loss'].upper()} loss, {run.get('optimizer', 'Adam')} with a peak learning rate "
+        f"of {run['learning_rate']:g}, {precision}, on {run['hardware']} in "
+        f"{run['hours']:.2f} hours"
+    )
+
+
+def _report(results, args, history):
+    runs = "; ".join(f"({index}) {_budget(run)}" for index, run in enumerate(history, 1))
     lines = [
         f"# Release evaluation: AttnDeblurNet ({args.preset})",
         "",
-        f"Budget: {_budget(recipe)}. Weights stored in float16. "
+        f"Budget, run by run: {runs}. Weights stored in float16. "
         f"Protocol: {evaluation.PROTOCOL}.",
         "",
         "| validation set | images | method | PSNR (dB) | SSIM | SSIM (matlab) | PSNR vs input |",

@@ -23,6 +23,7 @@ RELEASE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, RELEASE)
 
 import build_data  # noqa: E402
+import device_train  # noqa: E402
 import evaluate as release_evaluate  # noqa: E402
 import train as release_train  # noqa: E402
 
@@ -145,11 +146,12 @@ def test_train_evaluate_package(built, tmp_path, capsys):
     bundled = tmp_path / "weights" / "lite"
     release_dir = tmp_path / "release"
     plot = tmp_path / "curve.png"
-    code = release_evaluate.main([
+    cpu_evaluation = [
         "--preset", "lite", "--run-dir", str(run_dir), "--data-dir", str(output),
         "--output", str(bundled), "--release-dir", str(release_dir),
         "--hardware", "a test machine", "--plot", str(plot),
-    ])  # fmt: skip
+    ]  # fmt: skip
+    code = release_evaluate.main(cpu_evaluation)
     assert code == 0
     assert Image.open(plot).size[0] > 0
 
@@ -159,7 +161,7 @@ def test_train_evaluate_package(built, tmp_path, capsys):
     assert metadata["weights_dtype"] == "float16"
     card = (bundled / "README.md").read_text()
     assert "## Training" in card and "a test machine" in card
-    assert "2 steps of batch 2 (4 patches of 32x32) out of a 2-step" in card
+    assert "2 steps of batch 2 (4 patches of 32x32), 2-step cosine schedule" in card
     assert "float32, on a test machine" in card
 
     recorded = {entry["dataset"]: entry for entry in metadata["evaluation"]}
@@ -180,6 +182,39 @@ def test_train_evaluate_package(built, tmp_path, capsys):
         assert recorded[dataset]["num_images"] == len(rows)
     results = (release_dir / "RESULTS.md").read_text()
     assert "unsharp mask" in results and "float16 weight storage" in results
+    history = json.loads((release_dir / release_evaluate.HISTORY_FILE).read_text())
+    assert [run["steps_done"] for run in history] == [2]
+
+    # The same weights again are not better: nothing is replaced or rewritten.
+    before = {path: path.read_bytes() for path in [*bundled.iterdir(), *release_dir.rglob("*.*")]}
+    code = release_evaluate.main(cpu_evaluation)
+    assert code == 0
+    assert "kept the bundled weights" in capsys.readouterr().out
+    assert {path: path.read_bytes() for path in before} == before
+
+    # A device run: a save_pretrained folder with its train_log.json beside it, written by
+    # device_train.py's own log writer. Forced (it is not better either), it ships, and the
+    # card and budget.json list both runs.
+    device_out = tmp_path / "device"
+    AttnDeblurNet.from_pretrained(bundled).save_pretrained(device_out / "model")
+    log = device_train.RunLog(
+        str(device_out / device_train.LOG_NAME), device="gpu: a test GPU",
+        arguments={"learning_rate": 5e-4, "init": "lite"},
+    )  # fmt: skip
+    log.record["rows"] = [{"step": step, "loss": -20.0 - step, "psnr": 20.0 + step,
+                           "input_psnr": 19.0} for step in (25, 50)]  # fmt: skip
+    log.update(batch_size=8, patch_size=32, steps=50, train_seconds=36.0, status="finished")
+    code = release_evaluate.main([
+        "--preset", "lite", "--model", str(device_out / "model"), "--data-dir", str(output),
+        "--output", str(bundled), "--release-dir", str(release_dir), "--plot", str(plot),
+        "--force",
+    ])  # fmt: skip
+    assert code == 0
+    history = json.loads((release_dir / release_evaluate.HISTORY_FILE).read_text())
+    assert [run["steps_done"] for run in history] == [2, 50]
+    card = (bundled / "README.md").read_text()
+    assert "Trained in 2 runs" in card and "on gpu: a test GPU in 0.01 hours" in card
+    assert "In all: 404 patches in" in card
 
 
 def test_too_few_frames_is_a_one_line_error(sources, tmp_path):

@@ -35,6 +35,7 @@ from keras_attn_deblur.data.pairs import hide_pairs
 from keras_attn_deblur.data.pairs import realblur_pairs
 from keras_attn_deblur.data.pairs import validate_pairs
 from keras_attn_deblur.data.py_dataset import PairedImageDataset
+from keras_attn_deblur.data.pair_synthesizer import PairSynthesizer
 from keras_attn_deblur.data.py_dataset import SyntheticBlurDataset
 from keras_attn_deblur.data.synthetic_blur import SyntheticMotionBlur
 from keras_attn_deblur.data.synthetic_blur import add_gaussian_noise
@@ -46,6 +47,7 @@ from keras_attn_deblur.data.synthetic_blur import camera_shake_kernel
 from keras_attn_deblur.data.synthetic_blur import frame_averaged_pairs
 from keras_attn_deblur.data.synthetic_blur import inverse_crf
 from keras_attn_deblur.data.synthetic_blur import jpeg_compress
+from keras_attn_deblur.data.synthetic_blur import kernel_bank
 from keras_attn_deblur.data.synthetic_blur import linear_motion_kernel
 from keras_attn_deblur.data.synthetic_blur import nonuniform_blur
 

@@ -164,6 +164,61 @@ def linear_motion_kernel(size, length, angle):
     return _rasterize_path(path, size, weights)
 
 
+def kernel_bank(count, size=41, rng=None, *, kernel_size=(11, 41), linear_probability=0.25):
+    """A stack of random motion-blur kernels, for blurring on an accelerator.
+
+    Kernels are drawn on the host once, with the generators of this module,
+    and then sampled per training example on the device (see
+    `keras_attn_deblur.data.PairSynthesizer`). Each kernel is a
+    `camera_shake_kernel` (probability `1 - linear_probability`) or a
+    `linear_motion_kernel` of a random length (half to all of its size) and
+    direction, of an odd size drawn from `kernel_size`, zero-padded, centred,
+    to `size` x `size`; so the centre of mass of every kernel is the centre
+    pixel and a stack of them blurs without shifting the image.
+
+    Args:
+        count: int. Number of kernels, >= 1.
+        size: int. Side of every kernel in the stack, odd, >= 3. Defaults to
+            `41`.
+        rng: `numpy.random.Generator`, int seed or `None`.
+        kernel_size: int or `(low, high)` ints. Size of each drawn kernel
+            before padding (even draws are rounded up to odd), at most
+            `size`. Defaults to `(11, 41)`.
+        linear_probability: float in `[0, 1]`. Share of straight-line kernels.
+            Defaults to `0.25`.
+
+    Returns:
+        A float32 array `(count, size, size)`; every kernel sums to 1.
+
+    Example:
+
+    ```python
+    from keras_attn_deblur.data import kernel_bank
+
+    kernels = kernel_bank(256, size=31, rng=0, kernel_size=(9, 31))
+    ```
+    """
+    if not _is_integer(count) or count < 1:
+        raise ValueError(f"`count` must be a positive integer. Received: count={count!r}")
+    _check_odd_size("size", size, minimum=3)
+    low, high = _check_range("kernel_size", kernel_size, minimum=3, maximum=size, integer=True)
+    _check_probability("linear_probability", linear_probability)
+    rng = _as_generator(rng)
+    bank = np.zeros((count, size, size), dtype="float32")
+    for index in range(count):
+        drawn = int(rng.integers(low, high + 1))
+        drawn = min(drawn + 1 - drawn % 2, size)
+        if rng.random() < linear_probability:
+            kernel = linear_motion_kernel(
+                drawn, length=rng.uniform(0.5, 1.0) * drawn, angle=rng.uniform(0.0, 180.0)
+            )
+        else:
+            kernel = camera_shake_kernel(drawn, rng)
+        offset = (size - drawn) // 2
+        bank[index, offset : offset + drawn, offset : offset + drawn] = kernel
+    return bank
+
+
 def _shake_trajectory(rng, max_length, anxiety, num_steps):
     """The Boracchi-Foi random walk, as complex positions (x + i y)."""
     centripetal = 0.7 * rng.random()

@@ -1,0 +1,269 @@
+"""Packs everything a lent accelerator needs into `.device/` and checks that it travels.
+
+How to run (from the project root, with `../shared` beside it and pip able to
+reach PyPI):
+
+    python release/pack_device.py
+
+Writes the ignored folder `.device/`:
+
+    wheels/         keras, namex and optree for the device's Python 3.12
+                    (manylinux x86-64); the device has JAX, NumPy, Pillow,
+                    h5py, jinja2 and huggingface_hub but not these
+    wheels-local/   the compiled ones (optree) for this Python, for the rehearsal
+    frames/         GoPro GOPR0477_11_00 frames 1-200, byte for byte (CC BY 4.0);
+                    frames 201-299 stay home for validation
+    photos/         crops of the sharp training photos (JPEG), as many as the
+                    travel limit leaves room for, spread over every source folder
+    kernels.npz     a bank of motion-blur kernels (`kernel_bank`, plus the real
+                    kernels of ../shared/data/kernels that fit)
+    manifest.json   counts, sources and licences
+
+and prints what would travel to the device (tracked files, untracked files
+that git does not ignore, and `.device/`): it exits 1 if that exceeds the
+64 MiB limit. Then, on the accelerator: `bash release/device_train.sh`
+(carry `.device`); here: `bash release/device_train.sh --rehearse`.
+"""
+
+import argparse
+import importlib.metadata
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from keras_attn_deblur import data
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(ROOT, "..", "shared", "data")
+LIMIT_MIB = 64
+WHEELS = ("keras", "namex", "optree")
+DEVICE_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64",
+                    "manylinux2014_x86_64", "manylinux1_x86_64")  # fmt: skip
+MIB = 2**20
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", default=os.path.join(ROOT, ".device"))
+    parser.add_argument(
+        "--frames", default=os.path.join(SHARED, "gopro_GOPR0477_11_00", "frames"),
+        help="video frames in time order (GOPR0477_11_00)",
+    )  # fmt: skip
+    parser.add_argument("--train-frames", type=int, default=200,
+                        help="the first N frames train; the rest stay home for validation")  # fmt: skip
+    parser.add_argument("--photos", default=os.path.join(SHARED, "train_photos"))
+    parser.add_argument("--kernel-files", default=os.path.join(SHARED, "kernels"))
+    parser.add_argument("--crop", type=int, default=320, help="photo crop side (320)")
+    parser.add_argument("--max-photos", type=int, default=1000)
+    parser.add_argument("--kernel-count", type=int, default=2048)
+    parser.add_argument("--kernel-size", type=int, default=41)
+    parser.add_argument("--reserve-mib", type=float, default=1.0,
+                        help="room left under the limit (1 MiB)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _fail(message):
+    raise SystemExit(f"pack_device: error: {message}")
+
+
+def _folder_bytes(folder):
+    return sum(
+        os.path.getsize(os.path.join(root, name))
+        for root, _, names in os.walk(folder)
+        for name in names
+    )
+
+
+def travelling_bytes():
+    """Bytes of the tracked files and the untracked files git does not ignore."""
+    sizes = {}
+    for kind, options in (("tracked", ()), ("untracked", ("--others", "--exclude-standard"))):
+        try:
+            listing = subprocess.run(
+                ["git", "ls-files", "-z", *options], cwd=ROOT, check=True,
+                capture_output=True, text=True,
+            ).stdout  # fmt: skip
+        except (OSError, subprocess.CalledProcessError) as error:
+            _fail(f"cannot list the repository's files with git ({error}): run from a git checkout")
+        paths = [os.path.join(ROOT, path) for path in listing.split("\0") if path]
+        sizes[kind] = sum(os.path.getsize(path) for path in paths if os.path.isfile(path))
+    return sizes
+
+
+def _prepare_output(output):
+    if os.path.exists(output):
+        ours = os.path.isfile(os.path.join(output, "manifest.json")) or not os.listdir(output)
+        if not ours:
+            _fail(f"'{output}' exists and is not a folder this script wrote: remove it or pass "
+                  "another --output")  # fmt: skip
+        shutil.rmtree(output)
+    os.makedirs(output)
+
+
+def download_wheels(folder, device):
+    """keras, namex and optree (the installed versions) for the device or for this Python."""
+    os.makedirs(folder)
+    specs = []
+    for name in WHEELS:
+        try:
+            specs.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            specs.append(name)
+    command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+               "--only-binary=:all:", "-d", folder, *specs]  # fmt: skip
+    if device:
+        command[5:5] = ["--python-version", "3.12", "--implementation", "cp"] + [
+            option for platform in DEVICE_PLATFORMS for option in ("--platform", platform)
+        ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        _fail(f"pip could not download {' '.join(specs)} ({last}): pip must reach PyPI")
+    return sorted(os.listdir(folder))
+
+
+def copy_frames(source, count, folder):
+    frames = sorted(
+        name for name in os.listdir(source) if name.lower().endswith((".jpg", ".jpeg", ".png"))
+    ) if os.path.isdir(source) else []  # fmt: skip
+    if len(frames) <= count:
+        _fail(f"'{source}' holds {len(frames)} frames; need more than --train-frames {count} "
+              "so that the rest stay home for validation")  # fmt: skip
+    os.makedirs(folder)
+    for name in frames[:count]:
+        shutil.copyfile(os.path.join(source, name), os.path.join(folder, name))
+    return frames[:count]
+
+
+def write_kernels(path, count, size, kernel_files, seed):
+    """The generated bank plus the real kernels that fit, float16, compressed."""
+    kernels, names = [], []
+    for root, _, files in sorted(os.walk(kernel_files)):
+        for name in sorted(files):
+            kernel_path = os.path.join(root, name)
+            if name.endswith(".npy"):
+                kernel = np.load(kernel_path).astype("float64")
+            elif name.endswith(".png") and not os.path.exists(kernel_path[:-4] + ".npy"):
+                kernel = np.asarray(Image.open(kernel_path).convert("L"), "float64")
+            else:
+                continue
+            if max(kernel.shape) > size or kernel.sum() <= 0:
+                continue  # larger than the bank's kernels
+            padded = np.zeros((size, size))
+            top, left = (size - kernel.shape[0]) // 2, (size - kernel.shape[1]) // 2
+            padded[top : top + kernel.shape[0], left : left + kernel.shape[1]] = kernel
+            kernels.append(padded / padded.sum())
+            names.append(os.path.relpath(kernel_path, kernel_files))
+    bank = data.kernel_bank(count, size=size, rng=seed)
+    if kernels:
+        bank = np.concatenate([bank, np.stack(kernels).astype("float32")])
+    np.savez_compressed(path, kernels=bank.astype("float16"))
+    return len(bank), names
+
+
+def _photo_paths(folder):
+    """Photos of every source folder, interleaved so that any prefix spreads over all."""
+    groups = []
+    for root, _, names in sorted(os.walk(folder)):
+        paths = [os.path.join(root, name) for name in sorted(names)
+                 if name.lower().endswith(data.pairs.IMAGE_SUFFIXES)]  # fmt: skip
+        if paths:
+            groups.append(paths)
+    if not groups:
+        _fail(f"no photos in '{folder}'")
+    order = []
+    for index in range(max(len(group) for group in groups)):
+        order += [group[index] for group in groups if index < len(group)]
+    return order
+
+
+def write_photos(source, folder, crop, budget, max_photos, seed):
+    """Random crop x crop windows of the photos (JPEG q92) while they fit in `budget` bytes."""
+    os.makedirs(folder)
+    rng = np.random.default_rng(seed)
+    written, used, skipped = [], 0, 0
+    for path in _photo_paths(source):
+        if len(written) >= max_photos:
+            break
+        with Image.open(path) as image:
+            if image.mode not in ("RGB", "RGBA", "P") or min(image.size) < crop:
+                skipped += 1  # grayscale or smaller than a crop
+                continue
+            photo = image.convert("RGB")
+        left = int(rng.integers(0, photo.width - crop + 1))
+        top = int(rng.integers(0, photo.height - crop + 1))
+        buffer = io.BytesIO()
+        photo.crop((left, top, left + crop, top + crop)).save(buffer, "JPEG", quality=92)
+        if used + buffer.tell() > budget:
+            break
+        name = f"{len(written):04d}_{os.path.basename(os.path.dirname(path))}.jpg"
+        with open(os.path.join(folder, name), "wb") as file:
+            file.write(buffer.getvalue())
+        used += buffer.tell()
+        written.append(os.path.relpath(path, source))
+    return written, skipped
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    output = os.path.abspath(args.output)
+    _prepare_output(output)
+    wheels = download_wheels(os.path.join(output, "wheels"), device=True)
+    local_wheels = download_wheels(os.path.join(output, "wheels-local"), device=False)
+    for name in set(local_wheels) & set(wheels):  # pure-Python wheels: one copy is enough
+        os.remove(os.path.join(output, "wheels-local", name))
+    local_wheels = sorted(set(local_wheels) - set(wheels))
+    frames = copy_frames(args.frames, args.train_frames, os.path.join(output, "frames"))
+    kernel_count, real_kernels = write_kernels(
+        os.path.join(output, "kernels.npz"), args.kernel_count, args.kernel_size,
+        args.kernel_files, args.seed,
+    )  # fmt: skip
+    sizes = travelling_bytes()
+    budget = LIMIT_MIB * MIB - args.reserve_mib * MIB - sum(sizes.values()) - _folder_bytes(output)
+    if budget <= 0:
+        _fail(f"no room for photos: the repository and frames already take "
+              f"{(LIMIT_MIB * MIB - budget) / MIB:.1f} MiB; pass fewer --train-frames")  # fmt: skip
+    photos, skipped = write_photos(
+        args.photos, os.path.join(output, "photos"), args.crop, budget, args.max_photos, args.seed
+    )
+    manifest = {
+        "frames": len(frames), "frame_names": [frames[0], frames[-1]],
+        "frames_source": "GoPro GOPRO_Large train/GOPR0477_11_00 (Nah et al. 2017), CC BY 4.0",
+        "photos": len(photos), "photo_crop": args.crop, "photo_sources": photos,
+        "photos_skipped": skipped, "kernels": kernel_count, "kernel_size": args.kernel_size,
+        "real_kernels": real_kernels, "wheels": wheels, "wheels_local": local_wheels,
+        "seed": args.seed,
+    }  # fmt: skip
+    with open(os.path.join(output, "manifest.json"), "w", encoding="utf-8") as file:
+        json.dump(manifest, file, indent=1)
+
+    parts = {name: _folder_bytes(os.path.join(output, name))
+             for name in ("wheels", "wheels-local", "frames", "photos")}  # fmt: skip
+    parts["kernels.npz"] = os.path.getsize(os.path.join(output, "kernels.npz"))
+    total = sum(sizes.values()) + _folder_bytes(output)
+    print(f"{'what travels':<34}{'MiB':>8}")
+    print(f"{'tracked files':<34}{sizes['tracked'] / MIB:>8.2f}")
+    print(f"{'untracked, not ignored':<34}{sizes['untracked'] / MIB:>8.2f}")
+    details = {"frames": f"frames ({len(frames)})", "photos": f"photos ({len(photos)} crops)",
+               "kernels.npz": f"kernels.npz ({kernel_count})"}  # fmt: skip
+    for name, size in parts.items():
+        print(f"{'  .device/' + details.get(name, name):<34}{size / MIB:>8.2f}")
+    print(f"{'total (limit ' + str(LIMIT_MIB) + ' MiB)':<34}{total / MIB:>8.2f}")
+    if total > LIMIT_MIB * MIB:
+        print(f"pack_device: error: {total / MIB:.1f} MiB would travel, over the {LIMIT_MIB} MiB "
+              "limit: pass fewer --train-frames or --max-photos", file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"'{output}' is ready: carry it (\"carry\": [\".device\"]) and run "
+          "'bash release/device_train.sh' on the accelerator")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
