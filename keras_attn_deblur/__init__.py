@@ -4,25 +4,33 @@ The public API. TensorFlow is not imported here: the package works on the
 JAX backend without TensorFlow installed.
 """
 
-from keras_attn_deblur import inference
-from keras_attn_deblur import training
-from keras_attn_deblur.inference import deblur
-from keras_attn_deblur.inference import deblur_file
-from keras_attn_deblur.inference import deblur_folder
-from keras_attn_deblur.layers import SpatialAttentionBlock
-from keras_attn_deblur.losses import CharbonnierLoss
-from keras_attn_deblur.losses import FrequencyLoss
-from keras_attn_deblur.losses import PSNRLoss
-from keras_attn_deblur.losses import WeightedSumLoss
-from keras_attn_deblur.metrics import PSNR
-from keras_attn_deblur.metrics import SSIM
-from keras_attn_deblur.metrics import psnr
-from keras_attn_deblur.metrics import ssim
-from keras_attn_deblur.models import PRESETS
-from keras_attn_deblur.models import AttnDeblurNet
-from keras_attn_deblur.training import compile_for_deblurring
-from keras_attn_deblur.training import deblurring_callbacks
-from keras_attn_deblur.version import __version__
+import sys
+
+from keras_attn_deblur import _native_logs
+
+# First, before Keras imports TensorFlow: the command line keeps TensorFlow's and
+# CUDA's native log lines off the terminal (attn-deblur --debug shows them).
+_native_logs.filter_command_line_process(sys.argv)
+
+from keras_attn_deblur import inference  # noqa: E402
+from keras_attn_deblur import training  # noqa: E402
+from keras_attn_deblur.inference import deblur  # noqa: E402
+from keras_attn_deblur.inference import deblur_file  # noqa: E402
+from keras_attn_deblur.inference import deblur_folder  # noqa: E402
+from keras_attn_deblur.layers import SpatialAttentionBlock  # noqa: E402
+from keras_attn_deblur.losses import CharbonnierLoss  # noqa: E402
+from keras_attn_deblur.losses import FrequencyLoss  # noqa: E402
+from keras_attn_deblur.losses import PSNRLoss  # noqa: E402
+from keras_attn_deblur.losses import WeightedSumLoss  # noqa: E402
+from keras_attn_deblur.metrics import PSNR  # noqa: E402
+from keras_attn_deblur.metrics import SSIM  # noqa: E402
+from keras_attn_deblur.metrics import psnr  # noqa: E402
+from keras_attn_deblur.metrics import ssim  # noqa: E402
+from keras_attn_deblur.models import PRESETS  # noqa: E402
+from keras_attn_deblur.models import AttnDeblurNet  # noqa: E402
+from keras_attn_deblur.training import compile_for_deblurring  # noqa: E402
+from keras_attn_deblur.training import deblurring_callbacks  # noqa: E402
+from keras_attn_deblur.version import __version__  # noqa: E402
 
 __all__ = [
     "PRESETS",

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import os
+import re
 import tempfile
 
 
@@ -12,7 +13,7 @@ def write_atomically(path, write, *, text=False):
     The temporary file is hidden (`.name.*.part`) and in the same folder, so
     the rename is atomic; it is removed when anything fails, including
     KeyboardInterrupt. Only a killed process can leave one behind, never a
-    partial file under `path`. The file gets the usual permissions (0o666
+    partial file under `path`, and the next write of `path` removes it. The file gets the usual permissions (0o666
     less the umask), not `mkstemp`'s 0o600.
 
     Args:
@@ -22,6 +23,7 @@ def write_atomically(path, write, *, text=False):
             the `csv` module wants) instead of binary. Defaults to `False`.
     """
     folder, name = os.path.split(os.path.abspath(path))
+    remove_stale_parts(folder, name)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as file:
@@ -43,3 +45,14 @@ def write_atomically(path, write, *, text=False):
             os.remove(temporary)
         raise
     return os.fspath(path)
+
+
+def remove_stale_parts(folder, name):
+    """Removes `.name.*.part` files that an earlier, killed write of `name` left in `folder`."""
+    # mkstemp's names: the prefix, 8 random characters, the suffix.
+    pattern = re.compile(rf"\.{re.escape(name)}\.[A-Za-z0-9_]{{8}}\.part")
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if pattern.fullmatch(entry.name) and entry.is_file():
+                with contextlib.suppress(OSError):
+                    os.remove(entry.path)

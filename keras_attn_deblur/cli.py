@@ -19,6 +19,7 @@ traceback instead.
 """
 
 import argparse
+import contextlib
 import difflib
 import math
 import os
@@ -34,6 +35,7 @@ _MODEL_HELP = (
     "the model: a preset name (patent, lite; untrained unless weights are bundled), "
     "a folder written by save_pretrained, a .keras file, or a Hub repo id 'org/name'"
 )
+DEFAULT_MODEL = "patent"  # the bundled pretrained weights
 
 
 class CommandError(Exception):
@@ -69,7 +71,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _native_log_filter(args.debug):
             warnings.showwarning = _show_warning
             return args.handler(args) or 0
     except KeyboardInterrupt:
@@ -85,6 +87,15 @@ def main(argv=None):
             raise
         _print_error(_one_line(error))
         return 1
+
+
+def _native_log_filter(debug):
+    """TensorFlow's and CUDA's native log lines stay off the terminal unless --debug."""
+    if debug:
+        return contextlib.nullcontext()
+    from keras_attn_deblur._native_logs import filtered_stderr
+
+    return filtered_stderr()
 
 
 def build_parser():
@@ -164,7 +175,7 @@ def _add_deblur_command(commands):
         help="the output file (for a file input; an existing folder takes the input's name) "
         "or folder (for a folder input; created if missing)",
     )
-    _add_model_option(parser, required=True)
+    _add_model_option(parser, required=False, default=DEFAULT_MODEL)
     _add_inference_options(parser)
     parser.add_argument(
         "--overwrite", action="store_true", help="replace outputs that already exist"
@@ -265,7 +276,8 @@ def _add_evaluate_command(commands):
         action="store_true",
         help="drop unusable pairs with a warning instead of stopping",
     )
-    _add_model_option(parser, required=False, help_suffix=" (optional with --baseline)")
+    _add_model_option(parser, required=False, default=DEFAULT_MODEL,
+                      help_suffix="; 'none' scores only the --baseline methods")
     parser.add_argument(
         "--baseline",
         nargs="+",
@@ -276,6 +288,10 @@ def _add_evaluate_command(commands):
         "unsharp mask, Gaussian sigma 1.5 px, amount 0.75)",
     )
     parser.add_argument("--csv", metavar="PATH", help="write one row per image to this CSV")
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace an existing --csv file (never one of the images)",
+    )
     parser.add_argument(
         "--limit", type=_positive_int, metavar="N", help="score only the first N pairs"
     )
@@ -325,11 +341,15 @@ def _run_evaluate(args):
     from keras_attn_deblur import evaluation
 
     pairs, _, _ = _evaluation_pairs(args)
-    if args.model is None and not args.baseline:
-        raise _UsageError("nothing to score: pass --model, --baseline input unsharp, or both")
+    no_model = args.model.lower() == "none"
+    if no_model and not args.baseline:
+        raise _UsageError("nothing to score: --model none needs --baseline input and/or unsharp")
     if args.limit is not None:
         pairs = pairs[: args.limit]
-    model = load_model(args.model) if args.model is not None else None
+    if args.csv:
+        inputs = [path for pair in pairs for path in (pair.blurry, pair.sharp)]
+        _check_new_output(args.csv, args.overwrite, inputs)
+    model = None if no_model else load_model(args.model)
     summary = evaluation.evaluate_pairs(
         model,
         pairs,
@@ -579,6 +599,14 @@ def _run_train(args):
     epochs = min(args.epochs, args.steps)
     steps_per_epoch = math.ceil(args.steps / epochs)
     total_steps = steps_per_epoch * epochs
+    final_path = os.path.join(args.run_dir, "final.keras")
+    if os.path.isfile(final_path):  # a finished run is never trained again from scratch
+        print(
+            f"the run in '{args.run_dir}' has finished (its final model is '{final_path}'); "
+            f"nothing to do. To train further, start a new run from it: --model {final_path} "
+            "--run-dir NEW_FOLDER"
+        )
+        return 0
     if args.model is None and args.preset not in PRESETS:
         raise ValueError(_unknown_preset_message(args.preset))
     if args.distribute != "none":
@@ -641,10 +669,18 @@ def _run_train(args):
             fit_options["validation_batch_size"] = replicas
         elif val_data is not None:
             fit_options["validation_data"] = val_data
-        model.fit(train_ds, **fit_options)
+        history = model.fit(train_ds, **fit_options)
+    if not training.weights_are_finite(model):
+        losses = history.history.get("loss", [])
+        raise CommandError(
+            f"training diverged: the loss became {losses[-1] if losses else 'NaN'} in epoch "
+            f"{len(losses)} and the weights are no longer finite, so no final model was "
+            f"written; '{os.path.join(args.run_dir, 'best.keras')}' (if any) holds the best "
+            f"finite one. Lower --learning-rate (now {args.learning_rate:g}) and run again: "
+            "it resumes from the last finite backup"
+        )
     if distribute.process_index() != 0:
         return 0  # several hosts: process 0 writes the model and evaluates it
-    final_path = os.path.join(args.run_dir, "final.keras")
     model.save(final_path)
     print(f"model saved to '{final_path}'")
     if devices:
@@ -701,8 +737,8 @@ def _add_visualize_command(commands):
         "--restored", metavar="FILE",
         help="an already restored image (otherwise the model restores the blurry one)",
     )
-    _add_model_option(parser, required=False, help_suffix=" (needed unless --restored is "
-                      "given without --attention)")
+    _add_model_option(parser, required=False, default=DEFAULT_MODEL,
+                      help_suffix="; not used for --restored without --attention")
     parser.add_argument("--side-by-side", metavar="OUT", help="write the comparison here (PNG)")
     parser.add_argument("--attention", metavar="OUT", help="write the attention overlay here")
     parser.add_argument(
@@ -714,6 +750,10 @@ def _add_visualize_command(commands):
         help="zoom boxes: 'auto' (default), 'none', or TOP,LEFT,HEIGHT,WIDTH boxes",
     )
     parser.add_argument("--dpi", type=_positive_int, default=100, help="(100)")
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace existing pictures (never one of the input images)",
+    )
     _add_inference_options(parser)
     parser.set_defaults(handler=_run_visualize)
 
@@ -741,14 +781,14 @@ def _run_visualize(args):
     if not (args.side_by_side or args.attention):
         raise _UsageError("nothing to draw: pass --side-by-side OUT and/or --attention OUT")
     zoom = _parse_zoom(args.zoom)
-    if args.model is None and (args.attention or not args.restored):
-        raise _UsageError("--model is needed to restore the image or to draw attention maps")
-    for output in (args.side_by_side, args.attention):
-        if output:
-            _check_output_folder(output)
+    outputs = [output for output in (args.side_by_side, args.attention) if output]
+    if len(outputs) == 2 and os.path.abspath(outputs[0]) == os.path.abspath(outputs[1]):
+        raise _UsageError("--side-by-side and --attention need two different files")
+    for output in outputs:
+        _check_new_output(output, args.overwrite, (args.blurry, args.sharp, args.restored))
     blurry = load_image(args.blurry)
     sharp = load_image(args.sharp) if args.sharp else None
-    model = load_model(args.model) if args.model else None
+    model = load_model(args.model) if args.attention or not args.restored else None
     if args.side_by_side:
         if args.restored:
             restored = load_image(args.restored)
@@ -807,7 +847,10 @@ def _add_export_command(commands):
         "--format", choices=("saved_model", "onnx", "litert"), default=None,
         help="default: from the output's suffix (.onnx: onnx, .tflite: litert, else saved_model)",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace an earlier export at the output path (nothing else is ever replaced)",
+    )
     parser.add_argument(
         "--verify", action="store_true",
         help="run the artefact with its runtime and compare with Keras on two image sizes",
@@ -822,10 +865,16 @@ def _run_export(args):
     if export_format is None:
         suffix = os.path.splitext(args.output)[1].lower()
         export_format = {".onnx": "onnx", ".tflite": "litert"}.get(suffix, "saved_model")
-    if os.path.exists(args.output) and not args.overwrite:
+    if os.path.lexists(args.output) and not args.overwrite:
         raise CommandError(f"'{args.output}' already exists; pass --overwrite to replace it.")
+    # The model's own files are never what --overwrite replaces.
+    source = _saved_folder(args.model) or os.path.expanduser(args.model)
+    protected = (source,) if os.path.exists(source) else ()
+    if os.path.lexists(args.output):
+        export.check_replaceable(args.output, export_format, protected)
     model = load_model(args.model)
-    export.export_model(model, args.output, format=export_format, overwrite=args.overwrite)
+    export.export_model(model, args.output, format=export_format, overwrite=args.overwrite,
+                        protected_paths=protected)  # fmt: skip
     print(f"exported {export_format} to '{args.output}'")
     if args.verify:
         difference = export.verify_export(model, args.output, export_format)
@@ -909,9 +958,11 @@ def _saved_folder(spec):
     return None
 
 
-def _add_model_option(parser, required, help_suffix=""):
+def _add_model_option(parser, required, help_suffix="", default=None):
+    if default is not None:
+        help_suffix = f" (default: {default}, the bundled pretrained weights){help_suffix}"
     parser.add_argument(
-        "--model", required=required, default=None, metavar="MODEL",
+        "--model", required=required, default=default, metavar="MODEL",
         help=_MODEL_HELP + help_suffix,
     )
 
@@ -932,7 +983,7 @@ def _add_inference_options(parser):
         "AVX-512 BF16/AMX and recent GPUs",
     )
     group.add_argument(
-        "--memory-budget", type=float, default=None, metavar="MB",
+        "--memory-budget", type=_positive_float, default=None, metavar="MB",
         help="activation memory allowed for one prediction when --tile-size is not given "
         "(2048 MB)",
     )
@@ -1041,6 +1092,16 @@ def _positive_int(text):
     return value
 
 
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a positive, finite number, got {text!r}")
+    return value
+
+
 def _non_negative_int(text):
     try:
         value = int(text)
@@ -1049,6 +1110,23 @@ def _non_negative_int(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return value
+
+
+def _check_new_output(path, overwrite, inputs=()):
+    """Refuses to write over an input, or over an existing file without --overwrite."""
+    _check_output_folder(path)
+    if not os.path.lexists(path):
+        return
+    if os.path.isdir(path):
+        raise CommandError(f"The output '{path}' is a folder; pass a file path.")
+    for source in inputs:
+        if source and os.path.exists(source) and os.path.samefile(path, source):
+            raise CommandError(
+                f"The output '{path}' is one of the inputs; refusing to write over it. "
+                "Choose another output path."
+            )
+    if not overwrite:
+        raise CommandError(f"The output '{path}' already exists; pass --overwrite to replace it.")
 
 
 def _check_output_folder(path):

@@ -50,7 +50,58 @@ _SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
 _INSTALL = 'pip install "keras-attn-deblur[export]"'
 
 
-def export_model(model, path, format="saved_model", *, overwrite=False, verbose=False):
+# What a SavedModel folder written by `model.export` holds; only such a folder is replaced.
+_SAVED_MODEL_ENTRIES = {"saved_model.pb", "variables", "assets", "fingerprint.pb"}
+_LITERT_MAGIC = b"TFL3"
+
+
+def _inside(path, folder):
+    """Whether `path` is `folder` or lies inside it (after resolving links)."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _head(path, size):
+    with open(path, "rb") as file:
+        return file.read(size)
+
+
+def check_replaceable(path, format, protected_paths=()):
+    """Raises unless `path` can be replaced by an export of `format`.
+
+    Only an earlier export is replaced: a SavedModel folder holding nothing but
+    what `model.export` writes, an `.onnx` file, or a LiteRT file (its `TFL3`
+    identifier). Never the working directory or a folder that holds it, and
+    never one of `protected_paths` (the model being exported) or a folder
+    holding one.
+    """
+    target = os.path.abspath(path)
+    for protected in (os.getcwd(), *protected_paths):
+        if protected and os.path.lexists(protected) and _inside(protected, target):
+            what = "the working directory" if protected == os.getcwd() else f"'{protected}'"
+            raise ValueError(
+                f"Refusing to replace '{path}': it is or holds {what}. Export to a new path."
+            )
+    if os.path.islink(target):
+        raise FileExistsError(f"'{path}' is a symbolic link; export to another path.")
+    if format == "saved_model":
+        entries = set(os.listdir(target)) if os.path.isdir(target) else None
+        ours = bool(entries) and "saved_model.pb" in entries and entries <= _SAVED_MODEL_ENTRIES
+    elif format == "litert":
+        ours = os.path.isfile(target) and _head(target, 8)[4:8] == _LITERT_MAGIC
+    else:
+        ours = os.path.isfile(target) and target.lower().endswith(".onnx")
+    if not ours:
+        kind = "folder" if os.path.isdir(target) else "file"
+        raise FileExistsError(
+            f"Refusing to replace '{path}': the {kind} there is not an earlier {format} "
+            "export. Remove it yourself or export to another path."
+        )
+
+
+def export_model(
+    model, path, format="saved_model", *, overwrite=False, verbose=False, protected_paths=()
+):
     """Writes `model` as a SavedModel folder, an ONNX file or a LiteRT file.
 
     The exported function takes float32 images of any batch size, height and
@@ -64,9 +115,14 @@ def export_model(model, path, format="saved_model", *, overwrite=False, verbose=
             file, to write. Its parent folder must exist.
         format: str. `"saved_model"`, `"onnx"` or `"litert"`. Defaults to
             `"saved_model"`.
-        overwrite: bool. Replace an existing `path`. Defaults to `False`.
+        overwrite: bool. Replace an existing `path`, if it is an earlier
+            export (see `check_replaceable`: a folder or file of anything
+            else, the working directory and `protected_paths` are never
+            replaced). Defaults to `False`.
         verbose: bool. Let Keras and the converters print their messages.
             Defaults to `False`.
+        protected_paths: paths that `path` must not be or contain (the
+            model's own files). Defaults to `()`.
 
     Returns:
         The path written, a str.
@@ -110,6 +166,8 @@ def export_model(model, path, format="saved_model", *, overwrite=False, verbose=
             f"'{path}' already exists; pass overwrite=True (--overwrite on the command "
             "line) to replace it, or choose another path."
         )
+    if os.path.lexists(target):
+        check_replaceable(path, format, protected_paths)
     tf = _import_tensorflow()
     if format == "onnx":
         _require("tf2onnx", "ONNX export")

@@ -52,6 +52,7 @@ import tempfile
 import warnings
 
 import keras
+import numpy as np
 
 from keras_attn_deblur import card as model_card
 from keras_attn_deblur.models.attn_deblur_net import PRESETS
@@ -348,11 +349,12 @@ def _load_folder(cls, folder, source):
                 f"({CONFIG_FILE}, {METADATA_FILE}, {WEIGHTS_FILE})."
             )
     _verify_weights(folder, source)
+    read_weight_arrays(folder / WEIGHTS_FILE, source)  # a readable, complete HDF5 file
     config = _read_json(folder / CONFIG_FILE, source)
     _check_config_is_safe(config, source)
     try:
         model = keras.saving.load_model(os.fspath(folder), compile=False, safe_mode=True)
-    except (TypeError, ValueError, KeyError, AttributeError, OSError) as error:
+    except Exception as error:  # Keras, h5py and config errors alike
         detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise ValueError(
             f"{source}: could not build the model from {CONFIG_FILE} and "
@@ -377,6 +379,41 @@ def _read_json(path, source):
             f"{source}: {path.name} is not valid JSON ({error}); the file is damaged. "
             "Download it again (force_download=True) or save the folder again."
         ) from error
+
+
+def read_weight_arrays(weights_path, source):
+    """Every dataset of a `.weights.h5` file as `(name, array)`; one-line error if damaged."""
+    import h5py
+
+    arrays = []
+
+    def collect(name, item):
+        if isinstance(item, h5py.Dataset):
+            arrays.append((name, item[()]))
+
+    try:
+        with h5py.File(weights_path, "r") as file:
+            file.visititems(collect)
+    except Exception as error:  # truncated or not HDF5 at all
+        detail = " ".join(str(error).split())[:200]
+        raise ValueError(
+            f"{source}: {pathlib.Path(weights_path).name} cannot be read ({detail}): the file "
+            "is truncated or damaged. Download it again (force_download=True) or save the "
+            "folder again."
+        ) from error
+    return arrays
+
+
+def check_finite_weights(named_arrays, source):
+    """Refuses NaN or infinite weights (a diverged training run) before they are published."""
+    for name, array in named_arrays:
+        array = np.asarray(array)
+        if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+            raise ValueError(
+                f"{source} holds non-finite weights (NaN or inf in '{name}'), as a diverged "
+                "training run leaves them: refusing to save or publish them. Train again "
+                "with a lower learning rate."
+            )
 
 
 def _verify_weights(folder, source):
@@ -528,6 +565,9 @@ def save_pretrained(
         The folder, a `pathlib.Path`.
     """
     evaluations = model_card.validate_metrics(metrics)
+    check_finite_weights(
+        [(weight.path, weight.numpy()) for weight in model.weights], f"the model '{model.name}'"
+    )
     if weights_dtype not in _WEIGHTS_DTYPES:
         raise ValueError(
             f"`weights_dtype` must be one of {_WEIGHTS_DTYPES}. "
@@ -763,6 +803,7 @@ def push_folder(
             "save_pretrained first, or push the model with push_to_hub."
         )
     _verify_weights(path, source)
+    check_finite_weights(read_weight_arrays(path / WEIGHTS_FILE, source), source)
     _check_config_is_safe(_read_json(path / CONFIG_FILE, source), source)
     files = [name for name in (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, CARD_FILE)
              if (path / name).is_file()]  # fmt: skip

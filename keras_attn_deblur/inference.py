@@ -691,10 +691,10 @@ def _check_tiling_arguments(tile_size, tile_overlap, memory_budget_mb, batch_siz
     if memory_budget_mb is not None and (
         isinstance(memory_budget_mb, bool)
         or not isinstance(memory_budget_mb, (int, float))
-        or not memory_budget_mb > 0
+        or not 0 < memory_budget_mb < float("inf")
     ):
         raise ValueError(
-            "`memory_budget_mb` must be None or a positive number of MiB. "
+            "`memory_budget_mb` must be None or a positive, finite number of MiB. "
             f"Received: memory_budget_mb={memory_budget_mb!r}"
         )
     if not is_int(batch_size) or batch_size < 1:

@@ -25,9 +25,13 @@ build, compile and fit inside `distribute.distribution_scope(...)` (see
 `keras_attn_deblur.distribute`).
 """
 
+import contextlib
+import json
 import os
+import shutil
 
 import keras
+import numpy as np
 
 from keras_attn_deblur import distribute as distribute_lib
 from keras_attn_deblur.losses import CharbonnierLoss
@@ -214,6 +218,87 @@ def _optimizer(name, learning_rate, total_steps, final_learning_rate_ratio, weig
     return keras.optimizers.Adam(schedule, clipnorm=clipnorm)
 
 
+def weights_are_finite(model):
+    """Whether every weight of `model` is finite (no NaN or inf)."""
+    return all(np.isfinite(weight).all() for weight in model.get_weights())
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite: the weights are no longer usable."""
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` whose backup survives a kill at any moment.
+
+    Each backup (weights and epoch) is written into `backup/next/`, then
+    renamed into place as `backup/latest/`, the one before it kept as
+    `backup/previous/`; folder renames are atomic. Resuming loads `latest`,
+    else `previous` (one epoch older) when `latest` is unreadable; if neither
+    can be read, it stops with a one-line error that says to delete the
+    backup folder. A backup of non-finite weights (a diverged run) is not
+    written, so a resumed run restarts from the last good one. A backup of
+    an older version of this package (`backup/latest.weights.h5`) is read
+    too.
+    """
+
+    _WEIGHTS = "latest.weights.h5"
+    _METADATA = "training_metadata.json"
+
+    def __init__(self, backup_dir, save_freq="epoch"):
+        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=True)
+
+    def on_train_begin(self, logs=None):
+        self._load_model()
+
+    def _load_model(self):
+        errors = []
+        for folder in ("latest", "previous", ""):
+            folder = os.path.join(self.backup_dir, folder)
+            weights = os.path.join(folder, self._WEIGHTS)
+            if not os.path.isfile(weights):
+                continue
+            try:
+                with open(os.path.join(folder, self._METADATA), encoding="utf-8") as file:
+                    epoch = int(json.load(file)["epoch"])
+                if self.model.optimizer is not None and not self.model.optimizer.built:
+                    self.model.optimizer.build(self.model.trainable_variables)
+                self.model.load_weights(weights)
+            except Exception as error:  # h5py, JSON and Keras errors alike
+                errors.append(f"{weights}: {' '.join(str(error).split())[:200]}")
+                continue
+            self.model._initial_epoch = epoch
+            return
+        if errors:
+            raise RuntimeError(
+                f"The training backup in '{self.backup_dir}' cannot be read ({errors[0]}); "
+                f"delete '{self.backup_dir}' to start this run again from its beginning "
+                "(best.keras and log.csv are kept)"
+            )
+
+    def on_train_end(self, logs=None):
+        if weights_are_finite(self.model):  # a diverged run keeps its last good backup
+            super().on_train_end(logs)
+
+    def _save_model(self):
+        if not weights_are_finite(self.model):
+            return  # a diverged run: keep the last good backup
+        staging = os.path.join(self.backup_dir, "next")
+        latest = os.path.join(self.backup_dir, "latest")
+        previous = os.path.join(self.backup_dir, "previous")
+        shutil.rmtree(staging, ignore_errors=True)
+        os.makedirs(staging)
+        self.model.save_weights(os.path.join(staging, self._WEIGHTS))
+        with open(os.path.join(staging, self._METADATA), "w", encoding="utf-8") as file:
+            json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, file)
+        if os.path.isdir(latest):
+            shutil.rmtree(previous, ignore_errors=True)
+            os.replace(latest, previous)
+        os.replace(staging, latest)
+        for legacy in (self._WEIGHTS, self._METADATA):  # an older version's backup
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(self.backup_dir, legacy))
+
+
 def deblurring_callbacks(
     directory,
     *,
@@ -228,8 +313,9 @@ def deblurring_callbacks(
 
     - `best.keras`: the model with the best `monitor` value so far
       (`ModelCheckpoint`, higher is better for PSNR/SSIM, lower for losses).
-    - `backup/`: `BackupAndRestore` state; running the same `fit` again
-      after a crash or a kill resumes from the last backup.
+    - `backup/`: `AtomicBackupAndRestore` state; running the same `fit`
+      again after a crash or a kill resumes from the last backup (written
+      atomically, the previous one kept).
     - `log.csv`: one row per epoch, appended to on resume.
     - `TerminateOnNaN` stops a diverged run.
 
@@ -271,9 +357,7 @@ def deblurring_callbacks(
     if backup:
         backup_folder = "backup" if process == 0 else f"backup_process{process}"
         callbacks.append(
-            keras.callbacks.BackupAndRestore(
-                os.path.join(directory, backup_folder), save_freq=backup_freq
-            )
+            AtomicBackupAndRestore(os.path.join(directory, backup_folder), save_freq=backup_freq)
         )
     if process != 0:
         return callbacks

@@ -179,7 +179,7 @@ def test_evaluate_gopro_root_with_limit_and_baselines_only(gopro_root, capsys):
 
 
 def test_evaluate_needs_one_source_and_something_to_score(tmp_path, gopro_root, capsys):
-    assert main(["evaluate", "--gopro", gopro_root]) == 2
+    assert main(["evaluate", "--gopro", gopro_root, "--model", "none"]) == 2
     assert "nothing to score" in one_error_line(capsys)
     assert main(["evaluate", "--baseline", "input"]) == 2
     assert "exactly one source" in one_error_line(capsys)

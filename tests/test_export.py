@@ -139,12 +139,19 @@ def test_mixed_precision_model_is_exported_in_float32(model, images, tmp_path):
 def test_existing_output_needs_overwrite(model, tmp_path):
     tensorflow_or_skip()
     path = tmp_path / "saved_model"
-    path.mkdir()
-    (path / "keep.txt").write_text("old")
+    export.export_model(model, path)
+    first = (path / "saved_model.pb").stat().st_mtime_ns
     with pytest.raises(FileExistsError, match="overwrite"):
         export.export_model(model, path)
-    export.export_model(model, path, overwrite=True)
-    assert not (path / "keep.txt").exists() and (path / "saved_model.pb").exists()
+    export.export_model(model, path, overwrite=True)  # an earlier export: replaced
+    assert (path / "saved_model.pb").stat().st_mtime_ns != first
+    # A folder of anything else is never replaced, even with overwrite=True.
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "keep.txt").write_text("old")
+    with pytest.raises(FileExistsError, match="not an earlier saved_model export"):
+        export.export_model(model, other, overwrite=True)
+    assert (other / "keep.txt").read_text() == "old"
 
 
 def test_bad_arguments_are_one_clear_error(model, tmp_path):

@@ -164,7 +164,9 @@ def test_callbacks_resume_a_killed_run(tmp_path):
 
 def test_callbacks_monitor_mode(tmp_path):
     by_type = {type(c).__name__: c for c in training.deblurring_callbacks(tmp_path, monitor="val_loss")}
-    assert set(by_type) == {"TerminateOnNaN", "BackupAndRestore", "ModelCheckpoint", "CSVLogger"}
+    assert set(by_type) == {"TerminateOnNaN", "AtomicBackupAndRestore", "ModelCheckpoint",
+                            "CSVLogger"}  # fmt: skip
+    assert isinstance(by_type["AtomicBackupAndRestore"], keras.callbacks.BackupAndRestore)
     assert by_type["ModelCheckpoint"].monitor == "val_loss"
     assert by_type["ModelCheckpoint"].monitor_op is np.less or by_type["ModelCheckpoint"].mode == "min"
 

@@ -27,6 +27,7 @@ failure is an `ImageReadError` whose one-line message names the file, the
 problem and the fix.
 """
 
+import math
 import os
 import struct
 import zlib
@@ -349,7 +350,7 @@ def _open_image(path):
             "Copy the file again, or remove it from the dataset.",
         )
     try:
-        return Image.open(path)
+        image = Image.open(path)
     except Image.DecompressionBombError as error:
         raise _bomb_error(path, error) from error
     except PermissionError as error:
@@ -362,6 +363,22 @@ def _open_image(path):
             f"is not an image Pillow can read{_text_hint(path)}",
             "Replace it with a valid PNG or JPEG file, or remove it from the dataset.",
         ) from error
+    frames = getattr(image, "n_frames", 1)
+    if image.format in _MULTI_FRAME_FORMATS and frames > 1:
+        image.close()
+        raise ImageReadError(
+            path,
+            f"holds {frames} frames (an animation or a multi-page {image.format} file), "
+            "and only still images are restored",
+            "Extract the frames first (for example 'ffmpeg -i INPUT frame_%04d.png') and "
+            "deblur the folder of frames.",
+        )
+    return image
+
+
+# Formats whose extra frames are more pictures (refused); a JPEG's extra MPO
+# frames are previews or depth maps of the primary image, which is read.
+_MULTI_FRAME_FORMATS = ("GIF", "PNG", "WEBP", "TIFF")
 
 
 def _text_hint(path):
@@ -511,20 +528,46 @@ def _decode_16_bit_png(path):
     for (top, left, row_step, column_step), (rows, columns) in zip(passes, pass_shapes):
         size = rows * (1 + columns * bytes_per_pixel)
         scanlines = np.frombuffer(raw, np.uint8, size, offset).reshape(rows, -1)
-        pixels[top::row_step, left::column_step] = _unfilter(scanlines, bytes_per_pixel)
+        pixels[top::row_step, left::column_step] = _unfilter_in_bands(scanlines, bytes_per_pixel)
         offset += size
     return pixels.reshape(height, -1).view(">u2").reshape(height, width, channels)
 
 
-def _unfilter(scanlines, bytes_per_pixel):
+# Elements of int16 working memory per band of rows in `_unfilter` (64 MB an array).
+_BAND_ELEMENTS = 2**25
+
+
+def _unfilter_in_bands(scanlines, bytes_per_pixel):
+    """`_unfilter` over bands of rows, so that memory grows with the pixel count.
+
+    One band of `R` rows and `C` columns needs `(R + C) x R` working
+    elements (the diagonal shear); bands keep that under `_BAND_ELEMENTS`, each
+    band starting from the last decoded row of the one above.
+    """
+    rows = scanlines.shape[0]
+    columns = (scanlines.shape[1] - 1) // bytes_per_pixel
+    per_row = max(1, columns * bytes_per_pixel)
+    band = int(min(_BAND_ELEMENTS / per_row, math.sqrt(_BAND_ELEMENTS / bytes_per_pixel)))
+    band = max(8, min(rows, band))
+    decoded = np.empty((rows, columns, bytes_per_pixel), dtype=np.uint8)
+    previous = np.zeros((columns, bytes_per_pixel), dtype=np.int16)
+    for start in range(0, rows, band):
+        decoded[start : start + band] = _unfilter(scanlines[start : start + band],
+                                                  bytes_per_pixel, previous)  # fmt: skip
+        previous = decoded[min(start + band, rows) - 1].astype(np.int16)
+    return decoded
+
+
+def _unfilter(scanlines, bytes_per_pixel, previous=None):
     """Undoes PNG row filtering: (rows, 1 + columns * bpp) -> (rows, columns, bpp) uint8.
 
     Each byte is predicted from its left (a), upper (b) and upper-left (c)
-    neighbours, already decoded. Every pixel on an anti-diagonal
-    `row + column = t` depends only on the diagonals `t - 1` and `t - 2`, so
-    the rows are sheared until those diagonals are array rows and each step
-    decodes one whole diagonal with NumPy: `rows + columns` steps, not
-    `rows * columns`.
+    neighbours, already decoded; `previous` is the decoded row above the
+    first one (zeros at the top of the image). Every pixel on an
+    anti-diagonal `row + column = t` depends only on the diagonals `t - 1`
+    and `t - 2`, so the rows are sheared until those diagonals are array rows
+    and each step decodes one whole diagonal with NumPy: `rows + columns`
+    steps, not `rows * columns`.
     """
     filters = scanlines[:, 0].astype(np.int16)
     if filters.size and filters.max() > 4:
@@ -535,10 +578,13 @@ def _unfilter(scanlines, bytes_per_pixel):
     row_index = np.arange(rows)[:, None]
     diagonal_index = row_index + np.arange(columns)[None, :]
     # sheared[t, i] = filtered[i, t - i]; decoded[t + 2, i + 1] = pixel (i, t - i).
-    # The zero border stands for the bytes outside the image, which PNG takes as 0.
+    # The zero border stands for the bytes outside the image, which PNG takes as 0;
+    # column 0 holds the row above (pixel (-1, c) at decoded[c + 1, 0]).
     sheared = np.zeros((rows + columns, rows, bytes_per_pixel), dtype=np.int16)
     sheared[diagonal_index, row_index] = filtered
     decoded = np.zeros((rows + columns + 1, rows + 1, bytes_per_pixel), dtype=np.int16)
+    if previous is not None:
+        decoded[1 : columns + 1, 0] = previous
     filters = filters[:, None]
     for t in range(rows + columns - 1):
         first, last = max(0, t - columns + 1), min(rows - 1, t)

@@ -382,3 +382,16 @@ def test_samples_of_float_images_are_refused(tmp_path):
     with pytest.raises(ImageReadError) as error:
         load_image_samples(path)
     _assert_one_line_error(error, path, "floating-point")
+
+
+@pytest.mark.parametrize("interlace", [False, True], ids=["plain", "adam7"])
+def test_16_bit_colour_png_decoded_in_bands_of_rows(tmp_path, monkeypatch, interlace):
+    # Bands of 8 rows (the smallest): each band starts from the row above it, so
+    # every filter that reads the upper row crosses a band border.
+    from keras_attn_deblur.data import decode
+
+    monkeypatch.setattr(decode, "_BAND_ELEMENTS", 1)
+    samples = _random_uint16((37, 9, 3), seed=7)
+    path = tmp_path / "tall16.png"
+    _write_png16(path, samples, colour_type=2, interlace=interlace)
+    np.testing.assert_allclose(load_image(path), samples / 65535.0, rtol=0, atol=1e-7)
