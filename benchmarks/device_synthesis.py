@@ -25,11 +25,14 @@ import argparse
 import glob
 import os
 import platform
+import sys
 import time
 
-import numpy as np
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(PROJECT_ROOT, "release"))
+
+import device_train  # noqa: E402  (release/device_train.py: reads .device/)
 
 
 def _cpu_flags():
@@ -41,23 +44,6 @@ def _cpu_flags():
     if "amx_bf16" in flags or "avx512_bf16" in flags:
         return "AVX-512 BF16/AMX"
     return "AVX2" if "avx2" in flags else "no AVX2"
-
-
-def load_sources(device_dir, frames):
-    from PIL import Image
-
-    def decode(paths):
-        return np.stack([np.asarray(Image.open(path).convert("RGB")) for path in paths])
-
-    frame_paths = sorted(glob.glob(os.path.join(device_dir, "frames", "*.jpg")))[:frames]
-    photo_paths = sorted(glob.glob(os.path.join(device_dir, "photos", "*.jpg")))
-    if not frame_paths or not photo_paths:
-        raise SystemExit(f"device_synthesis: error: no frames or photos in '{device_dir}': "
-                         "run 'python release/pack_device.py' first")  # fmt: skip
-    with np.load(os.path.join(device_dir, "kernels.npz")) as bank:
-        kernels = bank["kernels"].astype("float32")
-    kernels /= kernels.sum(axis=(1, 2), keepdims=True)
-    return {"frames": decode(frame_paths), "photos": decode(photo_paths), "kernels": kernels}, photo_paths
 
 
 def on_device(model_config, sources, batch, patch, steps, frame_fraction):
@@ -133,7 +119,8 @@ def main():
     if keras.backend.backend() != "jax":
         raise SystemExit("device_synthesis: error: run with KERAS_BACKEND=jax")
     config = AttnDeblurNet.from_preset(args.preset).get_config()
-    sources, photo_paths = load_sources(args.device_dir, args.frames)
+    sources = device_train.load_sources(args.device_dir, max_frames=args.frames)
+    photo_paths = sorted(glob.glob(os.path.join(args.device_dir, "photos", "*.jpg")))
     rows = []
     for label, fraction in (("on device: synthetic blur of photo crops", 0.0),
                             ("on device: 75% frame averaging + 25% photos", 0.75)):  # fmt: skip

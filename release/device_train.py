@@ -82,8 +82,8 @@ def _decode_all(paths):
         return np.stack(list(pool.map(decode, paths)))
 
 
-def load_sources(device_dir):
-    """The frames, photo crops and kernel bank that pack_device.py wrote."""
+def load_sources(device_dir, max_frames=None):
+    """The frames (the first `max_frames`), photo crops and kernel bank of pack_device.py."""
     manifest_path = os.path.join(device_dir, "manifest.json")
     if not os.path.isfile(manifest_path):
         raise SystemExit(
@@ -103,7 +103,8 @@ def load_sources(device_dir):
     with np.load(os.path.join(device_dir, "kernels.npz")) as bank:
         kernels = bank["kernels"].astype("float32")
     kernels /= kernels.sum(axis=(1, 2), keepdims=True)
-    return {"frames": _decode_all(frames), "photos": _decode_all(photos), "kernels": kernels}
+    return {"frames": _decode_all(frames[:max_frames]), "photos": _decode_all(photos),
+            "kernels": kernels}  # fmt: skip
 
 
 # === Device measurements ===

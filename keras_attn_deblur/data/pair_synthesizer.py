@@ -29,12 +29,14 @@ state is the seed); on TensorFlow, call it inside a `tf.function`.
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_attn_deblur.data.synthetic_blur import _check_probability
 from keras_attn_deblur.data.synthetic_blur import _check_range
 from keras_attn_deblur.data.synthetic_blur import _is_integer
 from keras_attn_deblur.data.synthetic_blur import _next_fast_length
+from keras_attn_deblur.data.synthetic_blur import odd_frame_counts
 
 # Dihedral transforms as bits: 1 flips left-right, 2 upside down, 4 transposes
 # (applied first). np.rot90(k=1) is code 6, k=2 code 3, k=3 code 5.
@@ -152,15 +154,7 @@ class PairSynthesizer(keras.layers.Layer):
         self.frames_per_pair = _check_range(
             "frames_per_pair", frames_per_pair, minimum=1, integer=True
         )
-        self.frame_counts = tuple(
-            count for count in range(self.frames_per_pair[0], self.frames_per_pair[1] + 1)
-            if count % 2 == 1
-        )  # fmt: skip
-        if not self.frame_counts:
-            raise ValueError(
-                "`frames_per_pair` must allow an odd number of frames (the sharp target "
-                f"is the middle frame). Received: frames_per_pair={frames_per_pair}"
-            )
+        self.frame_counts = odd_frame_counts(self.frames_per_pair)
         self.gamma_space_probability = _check_probability(
             "gamma_space_probability", gamma_space_probability
         )
@@ -428,11 +422,14 @@ def _sources(sources):
             "PairSynthesizer takes a dict with the keys 'frames', 'photos' and 'kernels'. "
             f"Received: {keys}"
         )
+    # Arrays and tensors pass as they are: the checks and draws need only their
+    # shapes, and the synthesis converts each source once, where it gathers from it.
     tensors = []
     for key, rank in (("frames", 4), ("photos", 4), ("kernels", 3)):
         value = sources.get(key)
         if value is not None:
-            value = ops.convert_to_tensor(value)
+            if not (hasattr(value, "shape") and hasattr(value, "dtype")):
+                value = np.asarray(value)
             if len(value.shape) != rank:
                 raise ValueError(
                     f"PairSynthesizer: '{key}' must have rank {rank}. "

@@ -994,16 +994,7 @@ def frame_averaged_pairs(
         ...
     ```
     """
-    low, high = _check_range(
-        "frames_per_pair", frames_per_pair, minimum=1, integer=True
-    )
-    odd_counts = [count for count in range(low, high + 1) if count % 2 == 1]
-    if not odd_counts:
-        raise ValueError(
-            "`frames_per_pair` must allow an odd number of frames (the sharp "
-            "target is the middle frame). "
-            f"Received: frames_per_pair={frames_per_pair}"
-        )
+    odd_counts = list(odd_frame_counts(frames_per_pair))
     if stride is not None and (not _is_integer(stride) or stride < 1):
         raise ValueError(
             f"`stride` must be a positive integer or None. Received: stride={stride}"
@@ -1015,6 +1006,19 @@ def frame_averaged_pairs(
     frame_paths = _frame_list(frame_paths)
     rng = _as_generator(rng)
     return _frame_pair_generator(frame_paths, odd_counts, stride, space, gamma, rng)
+
+
+def odd_frame_counts(frames_per_pair):
+    """The odd window lengths a `frames_per_pair` int or `(low, high)` allows, as a tuple."""
+    low, high = _check_range("frames_per_pair", frames_per_pair, minimum=1, integer=True)
+    counts = tuple(count for count in range(low, high + 1) if count % 2 == 1)
+    if not counts:
+        raise ValueError(
+            "`frames_per_pair` must allow an odd number of frames (the sharp "
+            "target is the middle frame). "
+            f"Received: frames_per_pair={frames_per_pair}"
+        )
+    return counts
 
 
 def _frame_pair_generator(frame_paths, odd_counts, stride, space, gamma, rng):
