@@ -6,11 +6,11 @@ JAX backend without TensorFlow installed.
 
 import sys
 
-from keras_attn_deblur import _native_logs
+from keras_attn_deblur._utils import native_logs
 
 # First, before Keras imports TensorFlow: the command line keeps TensorFlow's and
 # CUDA's native log lines off the terminal (attn-deblur --debug shows them).
-_native_logs.filter_command_line_process(sys.argv)
+native_logs.filter_command_line_process(sys.argv)
 
 from keras_attn_deblur import inference  # noqa: E402
 from keras_attn_deblur import training  # noqa: E402

@@ -45,7 +45,8 @@ import re
 
 import keras
 
-from keras_attn_deblur.models.attn_deblur_net import PRESETS
+from keras_attn_deblur.models.presets import PRESETS
+from keras_attn_deblur.models.presets import block_counts
 from keras_attn_deblur.version import __version__
 
 # Every generated card carries this line, so `save_pretrained` can tell its
@@ -187,19 +188,13 @@ def _same_architecture(architecture, preset_config):
     for key, expected in preset_config.items():
         value = architecture[key]
         if key == "blocks_per_stage":
-            value = _block_counts(value)
-            expected = _block_counts(expected)
+            value = block_counts(value)
+            expected = block_counts(expected)
         elif key == "filters":
             value, expected = tuple(value), tuple(expected)
         if value != expected:
             return False
     return True
-
-
-def _block_counts(blocks_per_stage):
-    if isinstance(blocks_per_stage, int):
-        return (blocks_per_stage,) * 6
-    return tuple(blocks_per_stage)
 
 
 def is_generated_card(text):

@@ -93,7 +93,7 @@ def _native_log_filter(debug):
     """TensorFlow's and CUDA's native log lines stay off the terminal unless --debug."""
     if debug:
         return contextlib.nullcontext()
-    from keras_attn_deblur._native_logs import filtered_stderr
+    from keras_attn_deblur._utils.native_logs import filtered_stderr
 
     return filtered_stderr()
 
@@ -594,7 +594,7 @@ def _run_train(args):
     from keras_attn_deblur import distribute
     from keras_attn_deblur import evaluation
     from keras_attn_deblur import training
-    from keras_attn_deblur.models.attn_deblur_net import PRESETS
+    from keras_attn_deblur.models.presets import PRESETS
 
     epochs = min(args.epochs, args.steps)
     steps_per_epoch = math.ceil(args.steps / epochs)
@@ -1011,7 +1011,7 @@ def load_model(spec, *, warn_untrained=True):
     model with a warning); a bundled name; a Hub repo id `org/name` (or
     `hf://org/name`).
     """
-    from keras_attn_deblur.models.attn_deblur_net import PRESETS
+    from keras_attn_deblur.models.presets import PRESETS
     from keras_attn_deblur.models.attn_deblur_net import AttnDeblurNet
 
     path = os.path.expanduser(spec)
@@ -1069,7 +1069,7 @@ def load_model(spec, *, warn_untrained=True):
 
 
 def _unknown_preset_message(name):
-    from keras_attn_deblur.models.attn_deblur_net import PRESETS
+    from keras_attn_deblur.models.presets import PRESETS
 
     close = difflib.get_close_matches(name, list(PRESETS), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""

@@ -41,10 +41,11 @@ like the whole package, imports without TensorFlow.
 """
 
 import contextlib
-import copy
 import os
 
 import keras
+
+from keras_attn_deblur.models.precision import with_dtype
 
 
 def resolve_devices(distribute):
@@ -171,9 +172,7 @@ def single_device_copy(model):
     tile at a time, which does not split over several devices). Call it
     after leaving `distribution_scope` (JAX) or anywhere (TensorFlow).
     """
-    copy_of_model = type(model).from_config(copy.deepcopy(model.get_config()))
-    copy_of_model.set_weights(model.get_weights())
-    return copy_of_model
+    return with_dtype(model, rebuild=True)
 
 
 def initialize_hosts():

@@ -49,7 +49,7 @@ import time
 
 import numpy as np
 
-from keras_attn_deblur._files import write_atomically
+from keras_attn_deblur._utils.paths import write_atomically
 from keras_attn_deblur.data.decode import load_image
 from keras_attn_deblur.metrics import psnr
 from keras_attn_deblur.metrics import ssim

@@ -45,6 +45,8 @@ import tempfile
 import keras
 import numpy as np
 
+from keras_attn_deblur.models.precision import with_dtype
+
 FORMATS = ("saved_model", "onnx", "litert")
 _SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
 _INSTALL = 'pip install "keras-attn-deblur[export]"'
@@ -311,14 +313,9 @@ def _litert_interpreter(path):
 def _float32_model(model):
     """The model, or a float32 copy with its weights when it computes in mixed precision."""
     policy = getattr(model, "dtype_policy", None)
-    if policy is None or policy.name == "float32":
+    if policy is None or policy.name == "float32" or "dtype" not in model.get_config():
         return model
-    config = model.get_config()
-    if "dtype" not in config:
-        return model
-    copy = type(model).from_config({**config, "dtype": "float32"})
-    copy.set_weights(model.get_weights())
-    return copy
+    return with_dtype(model, "float32")
 
 
 def _move_into_place(written, target):

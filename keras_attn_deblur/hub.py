@@ -55,7 +55,8 @@ import keras
 import numpy as np
 
 from keras_attn_deblur import card as model_card
-from keras_attn_deblur.models.attn_deblur_net import PRESETS
+from keras_attn_deblur.models.precision import with_dtype
+from keras_attn_deblur.models.presets import PRESETS
 from keras_attn_deblur.version import __version__
 
 CONFIG_FILE = "config.json"
@@ -670,9 +671,7 @@ def _inference_copy(model):
     """The model itself, or an uncompiled copy when it carries training state."""
     if getattr(model, "optimizer", None) is None and not getattr(model, "compiled", False):
         return model
-    copy = model.__class__.from_config(model.get_config())
-    copy.set_weights(model.get_weights())
-    return copy
+    return with_dtype(model, rebuild=True)
 
 
 def _move_into_place(staging, directory):

@@ -80,10 +80,12 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from keras_attn_deblur._files import write_atomically
+from keras_attn_deblur._utils.paths import write_atomically
 from keras_attn_deblur.data.decode import image_samples
 from keras_attn_deblur.data.decode import load_image_samples
-from keras_attn_deblur.training import _with_precision
+from keras_attn_deblur.models.precision import PRECISION_POLICIES
+from keras_attn_deblur.models.precision import policy_for
+from keras_attn_deblur.models.precision import with_dtype
 
 DEFAULT_MEMORY_BUDGET_MB = 2048
 # File extensions `deblur_folder` picks up (case-insensitive).
@@ -102,12 +104,8 @@ _TILE_MULTIPLE = 16
 _BAND_BYTES_PER_PIXEL = 20
 _INTEGER_MAXIMA = {np.dtype("uint8"): 255, np.dtype("uint16"): 65535}
 _FLOAT_DTYPES = (np.dtype("float16"), np.dtype("float32"), np.dtype("float64"))
-_PRECISION_POLICIES = {
-    None: None,
-    "float32": "float32",
-    "bfloat16": "mixed_bfloat16",
-    "mixed_bfloat16": "mixed_bfloat16",
-}
+# The `precision` values of `deblur`: float16 is for GPUs and training only.
+_PRECISIONS = (None, "float32", "bfloat16", "mixed_bfloat16")
 # Identity, horizontal, vertical, both: (flip rows, flip columns).
 _FLIPS = ((False, False), (False, True), (True, False), (True, True))
 _SIXTEEN_BIT_COLOUR_MODES = ("LA;16", "RGB;16", "RGBA;16")
@@ -291,14 +289,9 @@ def activation_bytes_per_pixel(model):
     Returns:
         An int, e.g. 1,600 for `AttnDeblurNet()`.
     """
-    filters = getattr(model, "filters", None)
-    if isinstance(filters, tuple) and filters:
-        widest = 2 * filters[0]
-    else:
-        widest = max(
-            (_channels(layer) for layer in model.layers),
-            default=3,
-        )
+    if callable(getattr(model, "activation_bytes_per_pixel", None)):
+        return model.activation_bytes_per_pixel()
+    widest = max((_channels(layer) for layer in model.layers), default=3)
     return 4 * (6 * widest + 16)
 
 
@@ -326,65 +319,12 @@ def receptive_field(model):
     Returns:
         A tuple of two ints, `(size, radius)`.
     """
-    for attribute in ("filters", "blocks_per_stage", "kernel_size", "upsampling"):
-        if not hasattr(model, attribute):
-            raise ValueError(
-                "receptive_field() follows the layers of an AttnDeblurNet; "
-                f"{type(model).__name__} has no `{attribute}`. Received: model={model.name!r}"
-            )
-    if model.upsampling != "bilinear":
+    if not callable(getattr(model, "receptive_field", None)):
         raise ValueError(
-            "receptive_field() supports bilinear upsampling only. "
-            f"Received: upsampling={model.upsampling!r}"
+            "receptive_field() follows the layers of an AttnDeblurNet; "
+            f"{type(model).__name__} is not one. Received: model={model.name!r}"
         )
-    blocks = model.blocks_per_stage
-    if isinstance(blocks, int):
-        blocks = (blocks,) * 6
-    kernel = model.kernel_size
-    # Long enough that the middle half is unaffected by the image border.
-    length = _ALIGNMENT * 64 * (1 + sum(blocks)) * kernel
-
-    def conv(field, stride=1):
-        size = len(field[0])
-        pad_before = max(kernel - stride, 0) // 2  # "same" padding of an even size
-        first = np.arange(0, size, stride) - pad_before
-        last = first + kernel - 1
-        first, last = np.clip(first, 0, size - 1), np.clip(last, 0, size - 1)
-        return field[0][first], field[1][last]
-
-    def convs(field, count):
-        for _ in range(count):
-            field = conv(field)
-        return field
-
-    def block(field, count):
-        for _ in range(count):
-            features = convs(field, 2)  # the 1x1 convolutions add nothing
-            field = union(features, field)
-        return field
-
-    def upsample(field):
-        size = len(field[0])
-        source = (np.arange(2 * size) + 0.5) / 2 - 0.5
-        first = np.clip(np.floor(source).astype(int), 0, size - 1)
-        last = np.clip(first + 1, 0, size - 1)
-        return field[0][first], field[1][last]
-
-    def union(one, other):
-        return np.minimum(one[0], other[0]), np.maximum(one[1], other[1])
-
-    pixels = np.arange(length)
-    image = (pixels, pixels)
-    skip_1 = block(conv(image), blocks[0])
-    skip_2 = block(conv(skip_1, stride=2), blocks[1])
-    bottom = block(block(conv(skip_2, stride=2), blocks[2]), blocks[3])
-    decoded_2 = block(union(skip_2, conv(upsample(bottom))), blocks[4])
-    decoded_1 = block(union(skip_1, conv(upsample(decoded_2))), blocks[5])
-    first, last = union(image, conv(decoded_1))
-    middle = slice(length // 4, 3 * length // 4)
-    size = int(np.max(last[middle] - first[middle]) + 1)
-    radius = int(max(np.max(pixels[middle] - first[middle]), np.max(last[middle] - pixels[middle])))
-    return size, radius
+    return model.receptive_field()
 
 
 def _channels(layer):
@@ -519,12 +459,12 @@ def _model_for_precision(model, precision):
     `model` on every call (a plain array copy, milliseconds), so weights
     changed after the first call are used too.
     """
-    policy = _PRECISION_POLICIES[precision]
+    policy = PRECISION_POLICIES[precision]
     if policy is None or model.dtype_policy.name == policy:
         return model
     copies = _PRECISION_MODELS.setdefault(model, {})
     if policy not in copies:
-        copies[policy] = _with_precision(model, policy)
+        copies[policy] = with_dtype(model, policy)
     else:
         copies[policy].set_weights(model.get_weights())
     return copies[policy]
@@ -549,11 +489,7 @@ class _Restorer:
                 "`model` must be a Keras model, e.g. AttnDeblurNet.from_preset('patent'). "
                 f"Received: model of type {type(model).__name__}"
             )
-        if precision not in _PRECISION_POLICIES:
-            raise ValueError(
-                f"`precision` must be one of {list(_PRECISION_POLICIES)}. "
-                f"Received: precision={precision!r}"
-            )
+        policy_for(precision, choices=_PRECISIONS)
         if not isinstance(ensemble, bool):
             raise ValueError(f"`ensemble` must be True or False. Received: ensemble={ensemble!r}")
         _check_tiling_arguments(tile_size, tile_overlap, memory_budget_mb, batch_size)

@@ -40,16 +40,11 @@ from keras_attn_deblur.losses import PSNRLoss
 from keras_attn_deblur.losses import WeightedSumLoss
 from keras_attn_deblur.metrics import PSNR
 from keras_attn_deblur.metrics import SSIM
+from keras_attn_deblur._utils.validation import check_positive_int
 from keras_attn_deblur.models.attn_deblur_net import AttnDeblurNet
+from keras_attn_deblur.models.precision import policy_for
+from keras_attn_deblur.models.precision import with_dtype
 
-_PRECISION_POLICIES = {
-    None: None,
-    "float32": "float32",
-    "bfloat16": "mixed_bfloat16",
-    "mixed_bfloat16": "mixed_bfloat16",
-    "float16": "mixed_float16",
-    "mixed_float16": "mixed_float16",
-}
 _OPTIMIZERS = ("adam", "adamw")
 
 
@@ -69,18 +64,6 @@ def _pixel_loss(name):
             f"Received: loss={name!r}"
         )
     return losses[name]()
-
-
-def _with_precision(model, policy, rebuild=False):
-    """Returns `model` computing under `policy` (rebuilt if asked), keeping its weights."""
-    if not rebuild and (policy is None or model.dtype_policy.name == policy):
-        return model
-    config = model.get_config()
-    if policy is not None:
-        config = {**config, "dtype": policy}
-    rebuilt = type(model).from_config(config)
-    rebuilt.set_weights(model.get_weights())
-    return rebuilt
 
 
 def compile_for_deblurring(
@@ -168,24 +151,16 @@ def compile_for_deblurring(
     model = training.compile_for_deblurring("patent", distribute="data_parallel")
     ```
     """
-    if mixed_precision not in _PRECISION_POLICIES:
-        raise ValueError(
-            "`mixed_precision` must be None, 'float32', 'bfloat16' or 'float16'. "
-            f"Received: mixed_precision={mixed_precision!r}"
-        )
+    policy = policy_for(mixed_precision, name="mixed_precision")
     if optimizer not in _OPTIMIZERS:
         raise ValueError(
             f"`optimizer` must be one of {_OPTIMIZERS}. Received: optimizer={optimizer!r}"
         )
-    if total_steps is not None and (not isinstance(total_steps, int) or total_steps < 1):
-        raise ValueError(
-            f"`total_steps` must be a positive integer or None. Received: total_steps={total_steps!r}"
-        )
+    check_positive_int("total_steps", total_steps, allow_none=True)
     if frequency_weight < 0:
         raise ValueError(
             f"`frequency_weight` must be >= 0. Received: frequency_weight={frequency_weight!r}"
         )
-    policy = _PRECISION_POLICIES[mixed_precision]
     loss_instance = _pixel_loss(loss)
     if frequency_weight > 0:
         loss_instance = WeightedSumLoss([loss_instance, FrequencyLoss()], [1.0, frequency_weight])
@@ -194,7 +169,7 @@ def compile_for_deblurring(
         if isinstance(model, str):
             model = AttnDeblurNet.from_preset(model, dtype=policy)
         else:
-            model = _with_precision(model, policy, rebuild=engine is not None)
+            model = with_dtype(model, policy, rebuild=engine is not None)
         model.compile(
             optimizer=_optimizer(
                 optimizer, learning_rate, total_steps, final_learning_rate_ratio,

@@ -31,7 +31,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from keras_attn_deblur._files import write_atomically
+from keras_attn_deblur._utils.paths import write_atomically
 from keras_attn_deblur import evaluation
 from keras_attn_deblur.data.decode import load_image
 

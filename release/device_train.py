@@ -245,7 +245,7 @@ def main(argv=None):
 
     from keras_attn_deblur import AttnDeblurNet
     from keras_attn_deblur import hub
-    from keras_attn_deblur import training
+    from keras_attn_deblur.models import with_dtype
 
     if keras.backend.backend() != "jax":
         raise SystemExit("device_train: error: set KERAS_BACKEND=jax (device_train.sh does)")
@@ -268,7 +268,7 @@ def main(argv=None):
         model = keras.saving.load_model(init)
     else:
         model = AttnDeblurNet.from_pretrained(init)
-    model = training._with_precision(model, "mixed_bfloat16")
+    model = with_dtype(model, "mixed_bfloat16")
     multiply_adds = model.multiply_adds_per_pixel()
     log.update(
         init=args.init if not args.rehearse else "rehearsal tiny model", parameters=model.count_params(),

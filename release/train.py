@@ -47,6 +47,11 @@ def build_parser():
     parser.add_argument("--loss", default="mse")
     parser.add_argument("--mixed-precision", default="bfloat16", help="bfloat16, float16 or none")
     parser.add_argument("--val-crop", type=int, default=256)
+    parser.add_argument(
+        "--val-set", choices=("all", "gopro", "photos"), default="all",
+        help="validation pairs watched during training (best.keras): both sets, the GoPro "
+        "frames 201-299 only, or the CBSD68 synthetic set only (all)",
+    )
     parser.add_argument("--pipeline", default="auto")
     parser.add_argument(
         "--data-args", default="",
@@ -58,7 +63,7 @@ def build_parser():
 def train_arguments(args):
     """The `attn-deblur train` command line of the release recipe."""
     train = os.path.join(args.data_dir, "train")
-    val = os.path.join(args.data_dir, "val_all")
+    val = os.path.join(args.data_dir, "val_" + args.val_set)
     argv = [
         "train",
         "--pairs", os.path.join(train, "blur"), os.path.join(train, "sharp"),
@@ -94,7 +99,7 @@ def record_recipe(args, seconds):
         preset=args.preset, from_model=args.from_model, steps=args.steps, epochs=args.epochs,
         batch_size=args.batch_size, patch_size=args.patch_size,
         learning_rate=args.learning_rate, loss=args.loss,
-        mixed_precision=args.mixed_precision, val_crop=args.val_crop,
+        mixed_precision=args.mixed_precision, val_crop=args.val_crop, val_set=args.val_set,
     )  # fmt: skip
     record["hours"] = round(record["hours"] + seconds / 3600, 4)
     record["sessions"] += 1

@@ -1,5 +1,7 @@
-"""Models: the attention deblurring network and its presets."""
+"""Models: the attention deblurring network, its presets and its dtype switch."""
 
-from keras_attn_deblur.models.attn_deblur_net import PRESETS, AttnDeblurNet
+from keras_attn_deblur.models.attn_deblur_net import AttnDeblurNet
+from keras_attn_deblur.models.precision import with_dtype
+from keras_attn_deblur.models.presets import PRESETS
 
-__all__ = ["PRESETS", "AttnDeblurNet"]
+__all__ = ["PRESETS", "AttnDeblurNet", "with_dtype"]

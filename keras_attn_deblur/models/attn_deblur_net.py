@@ -5,57 +5,32 @@ import math
 
 import keras
 import numpy as np
-from keras import ops
 
+from keras_attn_deblur._utils.validation import check_positive_int
+from keras_attn_deblur._utils.validation import is_integer
 from keras_attn_deblur.layers.bilinear_up_sampling_2d import BilinearUpSampling2D
 from keras_attn_deblur.layers.crop_to_reference import CropToReference
 from keras_attn_deblur.layers.pad_to_multiple import PadToMultiple
 from keras_attn_deblur.layers.spatial_attention_block import SpatialAttentionBlock
-
-# Stage names, in graph order. Encoder stages 1-3, then decoder stages 3-1.
-# A block is named f"{stage}_attn{index}", starting at 1.
-STAGES = ("enc1", "enc2", "enc3", "dec3", "dec2", "dec1")
-
-PRESETS = {
-    # The network of the SPEC table: 18 attention blocks, 32/64/128 filters,
-    # 5x5 kernels. About 7.0 M parameters and 1.1 M multiply-adds per pixel.
-    "patent": {
-        "filters": (32, 64, 128),
-        "blocks_per_stage": 3,
-        "kernel_size": 5,
-        "attention_reduction": 4,
-        "upsampling": "bilinear",
-        "global_residual": True,
-    },
-    # Half the width everywhere: about a quarter of the compute and of the
-    # parameters, for CPU users.
-    "lite": {
-        "filters": (16, 32, 64),
-        "blocks_per_stage": 3,
-        "kernel_size": 5,
-        "attention_reduction": 4,
-        "upsampling": "bilinear",
-        "global_residual": True,
-    },
-}
+from keras_attn_deblur.models.input_checks import validate_array_pair
+from keras_attn_deblur.models.input_checks import validate_images
+from keras_attn_deblur.models.presets import PAD_MULTIPLE
+from keras_attn_deblur.models.presets import PRESETS
+from keras_attn_deblur.models.presets import STAGE_STRIDES
+from keras_attn_deblur.models.presets import STAGE_TITLES
+from keras_attn_deblur.models.presets import STAGES
+from keras_attn_deblur.models.presets import block_counts
 
 _UPSAMPLING_MODES = ("bilinear", "transposed")
-_FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def _normalize_blocks_per_stage(blocks_per_stage):
-    if isinstance(blocks_per_stage, int) and not isinstance(blocks_per_stage, bool):
-        counts = (blocks_per_stage,) * len(STAGES)
-    elif isinstance(blocks_per_stage, (tuple, list)) and len(blocks_per_stage) == len(
-        STAGES
+    counts = None
+    if is_integer(blocks_per_stage) or (
+        isinstance(blocks_per_stage, (tuple, list)) and len(blocks_per_stage) == len(STAGES)
     ):
-        counts = tuple(blocks_per_stage)
-    else:
-        counts = None
-    if counts is None or not all(
-        isinstance(count, int) and not isinstance(count, bool) and count >= 1
-        for count in counts
-    ):
+        counts = block_counts(blocks_per_stage)
+    if counts is None or not all(is_integer(count) and count >= 1 for count in counts):
         raise ValueError(
             "`blocks_per_stage` must be a positive integer or a tuple of "
             f"{len(STAGES)} positive integers (one per stage {STAGES}). "
@@ -134,17 +109,14 @@ class AttnDeblurNet(keras.Model):
         if not (
             isinstance(filters, tuple)
             and len(filters) == 3
-            and all(isinstance(f, int) and not isinstance(f, bool) and f >= 1 for f in filters)
+            and all(is_integer(width) and width >= 1 for width in filters)
         ):
             raise ValueError(
                 "`filters` must be a tuple of 3 positive integers (full-, half- "
                 f"and quarter-resolution widths). Received: filters={filters!r}"
             )
         block_counts = _normalize_blocks_per_stage(blocks_per_stage)
-        if not isinstance(kernel_size, int) or isinstance(kernel_size, bool) or kernel_size < 1:
-            raise ValueError(
-                f"`kernel_size` must be a positive integer. Received: kernel_size={kernel_size!r}"
-            )
+        check_positive_int("kernel_size", kernel_size)
         if upsampling not in _UPSAMPLING_MODES:
             raise ValueError(
                 f"`upsampling` must be one of {_UPSAMPLING_MODES}. "
@@ -186,7 +158,7 @@ class AttnDeblurNet(keras.Model):
                 width, 4, strides=2, padding="same", dtype=dtype, name=name
             )
 
-        pad = PadToMultiple(4, dtype=dtype, name="pad")
+        pad = PadToMultiple(PAD_MULTIPLE, dtype=dtype, name="pad")
         enc1_conv = conv(width_1, "enc1_conv")
         enc1_blocks = attention_blocks("enc1", width_1)
         enc2_conv = conv(width_2, "enc2_conv", strides=2)
@@ -257,23 +229,23 @@ class AttnDeblurNet(keras.Model):
     # and the array inputs of `fit`/`evaluate`/`predict` before tracing.
     def __call__(self, *args, **kwargs):
         if args:
-            _validate_images(args[0])
+            validate_images(args[0])
         return super().__call__(*args, **kwargs)
 
     def call(self, inputs, training=None, mask=None, **kwargs):
-        _validate_images(inputs)
+        validate_images(inputs)
         return super().call(inputs, training=training, mask=mask, **kwargs)
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        _validate_array_pair(x, y)
+        validate_array_pair(x, y)
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        _validate_array_pair(x, y)
+        validate_array_pair(x, y)
         return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
-        _validate_array_pair(x, None)
+        validate_array_pair(x, None)
         return super().predict(x, *args, **kwargs)
 
     @property
@@ -320,8 +292,8 @@ class AttnDeblurNet(keras.Model):
         Padding to a multiple of 4, activations, bilinear resizing and bias
         additions are not counted. Two FLOPs per multiply-add.
         """
-        resolution = {"enc1": 1.0, "dec1": 1.0, "enc2": 0.25, "dec2": 0.25,
-                      "enc3": 1 / 16, "dec3": 1 / 16, "output": 1.0}
+        resolution = {name: 1 / stride**2 for name, stride in STAGE_STRIDES.items()}
+        resolution["output"] = 1.0
         total = 0.0
         for layer in self.layers:
             stage = layer.name.split("_")[0]
@@ -337,6 +309,110 @@ class AttnDeblurNet(keras.Model):
                     else:
                         total += kernel_size * resolution[stage]
         return total
+
+    # === What the network is (asked by inference, visualization and the card) ===
+    @property
+    def stages(self):
+        """The stages in graph order: `(name, title, stride, blocks, filters)` per stage.
+
+        `stride` is the factor the stage's feature maps are downsampled by;
+        `blocks` its count of attention blocks, named `f"{name}_attn{i}"`.
+        """
+        widths = {1: self.filters[0], 2: self.filters[1], 4: self.filters[2]}
+        return tuple(
+            (name, STAGE_TITLES[name], STAGE_STRIDES[name], count, widths[STAGE_STRIDES[name]])
+            for name, count in zip(STAGES, block_counts(self.blocks_per_stage))
+        )
+
+    @property
+    def pad_multiple(self):
+        """The network reflect-pads images to a multiple of this inside its graph (4)."""
+        return PAD_MULTIPLE
+
+    def activation_bytes_per_pixel(self):
+        """Estimated peak memory of one prediction, in bytes per input pixel.
+
+        `4 x (6 x widest + 16)`, where `widest` is the channel count of the
+        widest full-resolution feature map, the `dec1` concatenation of
+        `2 * filters[0]` channels: 1,600 bytes for the SPEC network. 4 bytes
+        per element also under mixed precision, whose bfloat16 activations
+        measure no smaller on JAX's CPU backend. Calibrated by
+        `benchmarks/memory.py` (see `keras_attn_deblur.inference`).
+        """
+        return 4 * (6 * 2 * self.filters[0] + 16)
+
+    def receptive_field(self):
+        """The receptive field: `(size, radius)` in input pixels along one axis.
+
+        `size`: the most input pixels that one output pixel depends on.
+        `radius`: the farthest an input pixel it depends on lies from it, on
+        either side. Stride-2 convolutions with "same" padding and
+        half-pixel bilinear upsampling are not centred, so `radius` can
+        exceed `(size - 1) // 2`. Tiles give the whole-image result exactly
+        (up to float rounding) at pixels more than `tile_overlap >= radius`
+        pixels from every seam.
+
+        Computed by following, along one axis, the interval of input pixels
+        that each position of each layer depends on (convolutions with
+        TensorFlow/XLA "same" padding, the x2 bilinear upsampling with
+        half-pixel centres, concatenations and residual additions as
+        unions), for positions far from the image border. The SPEC network
+        (`AttnDeblurNet()`) gives `(377, 190)`.
+
+        Raises:
+            ValueError: the model upsamples with transposed convolutions.
+        """
+        if self.upsampling != "bilinear":
+            raise ValueError(
+                "receptive_field() supports bilinear upsampling only. "
+                f"Received: upsampling={self.upsampling!r}"
+            )
+        blocks = block_counts(self.blocks_per_stage)
+        kernel = self.kernel_size
+        # Long enough that the middle half is unaffected by the image border.
+        length = PAD_MULTIPLE * 64 * (1 + sum(blocks)) * kernel
+
+        def conv(field, stride=1):
+            size = len(field[0])
+            pad_before = max(kernel - stride, 0) // 2  # "same" padding of an even size
+            first = np.arange(0, size, stride) - pad_before
+            last = first + kernel - 1
+            first, last = np.clip(first, 0, size - 1), np.clip(last, 0, size - 1)
+            return field[0][first], field[1][last]
+
+        def convs(field, count):
+            for _ in range(count):
+                field = conv(field)
+            return field
+
+        def block(field, count):
+            for _ in range(count):
+                features = convs(field, 2)  # the 1x1 convolutions add nothing
+                field = union(features, field)
+            return field
+
+        def upsample(field):
+            size = len(field[0])
+            source = (np.arange(2 * size) + 0.5) / 2 - 0.5
+            first = np.clip(np.floor(source).astype(int), 0, size - 1)
+            last = np.clip(first + 1, 0, size - 1)
+            return field[0][first], field[1][last]
+
+        def union(one, other):
+            return np.minimum(one[0], other[0]), np.maximum(one[1], other[1])
+
+        pixels = np.arange(length)
+        image = (pixels, pixels)
+        skip_1 = block(conv(image), blocks[0])
+        skip_2 = block(conv(skip_1, stride=2), blocks[1])
+        bottom = block(block(conv(skip_2, stride=2), blocks[2]), blocks[3])
+        decoded_2 = block(union(skip_2, conv(upsample(bottom))), blocks[4])
+        decoded_1 = block(union(skip_1, conv(upsample(decoded_2))), blocks[5])
+        first, last = union(image, conv(decoded_1))
+        middle = slice(length // 4, 3 * length // 4)
+        size = int(np.max(last[middle] - first[middle]) + 1)
+        radius = int(max(np.max(pixels[middle] - first[middle]), np.max(last[middle] - pixels[middle])))
+        return size, radius
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
@@ -462,126 +538,3 @@ class AttnDeblurNet(keras.Model):
         if "dtype" in config and isinstance(config["dtype"], dict):
             config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
         return cls(**config)
-
-
-def _validate_array_pair(images, targets):
-    """Checks the inputs of fit/evaluate/predict: arrays fully, tf.data specs by shape.
-
-    NumPy arrays are also checked for values (NaN or infinite pixels, a 0-255
-    scale), in chunks, which costs one pass over the data; tensors and
-    generators are checked by shape and dtype only.
-    """
-    spec = getattr(images, "element_spec", None)
-    if spec is not None:
-        _validate_dataset_spec(spec)
-        return
-    if not hasattr(images, "shape") or not hasattr(images, "dtype"):
-        return
-    _validate_images(images)
-    if images.shape[0] == 0:
-        raise ValueError(
-            "AttnDeblurNet received an empty batch (0 images). Received: "
-            f"shape={tuple(images.shape)}"
-        )
-    _validate_values(images, "blurry images (x)")
-    if targets is None or not hasattr(targets, "shape"):
-        return
-    if tuple(targets.shape) != tuple(images.shape):
-        raise ValueError(
-            "Blurry and sharp images must have the same shape. Received: "
-            f"x.shape={tuple(images.shape)}, y.shape={tuple(targets.shape)}"
-        )
-    dtype = keras.backend.standardize_dtype(targets.dtype)
-    if dtype not in _FLOAT_DTYPES:
-        raise ValueError(
-            "The sharp targets (y) must be float images in [0, 1]; divide integer images "
-            f"by 255 (8-bit) or 65535 (16-bit). Received: y.dtype={dtype}"
-        )
-    _validate_values(targets, "sharp targets (y)")
-
-
-# Values outside this range are not [0, 1] images with a little noise: a 0-255 scale.
-_VALUE_RANGE = (-0.5, 1.5)
-
-
-def _validate_values(array, what, chunk=64):
-    """NaN/inf or a 0-255 scale in a NumPy array give a one-line ValueError."""
-    if not isinstance(array, np.ndarray):
-        return
-    low, high = np.inf, -np.inf
-    for start in range(0, array.shape[0], chunk):
-        part = array[start : start + chunk]
-        bad = int(np.size(part) - np.count_nonzero(np.isfinite(part)))
-        if bad:
-            raise ValueError(
-                f"The {what} hold NaN or infinite values (first in image {start} or after); "
-                "AttnDeblurNet needs finite [0, 1] pixels: fix or drop those images "
-                "(numpy.nan_to_num)."
-            )
-        low, high = min(low, float(part.min())), max(high, float(part.max()))
-    if low < _VALUE_RANGE[0] or high > _VALUE_RANGE[1]:
-        raise ValueError(
-            f"The {what} range from {low:g} to {high:g}, but AttnDeblurNet expects [0, 1]: "
-            "divide 8-bit values by 255 (16-bit by 65535)."
-        )
-
-
-def _validate_dataset_spec(spec):
-    """A tf.data dataset of (blurry, sharp): shapes that must match, float dtypes."""
-    if not isinstance(spec, tuple) or len(spec) < 2:
-        return
-    blurry, sharp = spec[0], spec[1]
-    if not (hasattr(blurry, "shape") and hasattr(sharp, "shape")):
-        return
-    for name, item in (("blurry", blurry), ("sharp", sharp)):
-        dtype = keras.backend.standardize_dtype(item.dtype)
-        if dtype not in _FLOAT_DTYPES:
-            raise ValueError(
-                f"The dataset yields {name} images of dtype {dtype}; AttnDeblurNet needs "
-                "float images in [0, 1]: map them with tf.cast(x, 'float32') / 255."
-            )
-    try:
-        blurry_shape, sharp_shape = blurry.shape.as_list(), sharp.shape.as_list()
-    except (AttributeError, ValueError):  # unknown rank
-        return
-    mismatch = len(blurry_shape) != len(sharp_shape) or any(
-        a is not None and b is not None and a != b for a, b in zip(blurry_shape, sharp_shape)
-    )
-    if mismatch:
-        raise ValueError(
-            "The dataset yields blurry and sharp images of different shapes: "
-            f"{tuple(blurry_shape)} and {tuple(sharp_shape)}; crop or resize the pairs "
-            "together (keras_attn_deblur.data.make_dataset does)."
-        )
-
-
-def _validate_images(images):
-    """Raises `ValueError` unless `images` is a float (batch, H, W, 3) array.
-
-    Dimensions unknown at trace time (None) are not checked.
-    """
-    if isinstance(images, (list, tuple, dict)):
-        raise ValueError(
-            "AttnDeblurNet takes a single image batch of shape (batch, height, "
-            f"width, 3). Received: a {type(images).__name__}"
-        )
-    try:
-        shape = tuple(images.shape)
-    except (TypeError, ValueError):  # a TensorFlow tensor of unknown rank
-        shape = None
-    dtype = keras.backend.standardize_dtype(images.dtype)
-    if shape is not None and (len(shape) != 4 or shape[-1] not in (3, None)):
-        raise ValueError(
-            "AttnDeblurNet expects RGB images of shape (batch, height, width, 3); "
-            f"add a batch axis or convert grayscale/RGBA to RGB. Received: shape={shape}"
-        )
-    if dtype not in _FLOAT_DTYPES:
-        raise ValueError(
-            "AttnDeblurNet expects float images in [0, 1]; divide integer images "
-            f"by 255 (8-bit) or 65535 (16-bit). Received: dtype={dtype}"
-        )
-    if shape is not None and any(size == 0 for size in shape[1:3]):
-        raise ValueError(
-            "AttnDeblurNet needs images at least 1 pixel high and wide. "
-            f"Received: shape={shape}"
-        )

@@ -1,10 +1,40 @@
-"""Writing files so that nothing half-written is ever left under a real name."""
+"""Paths: image file names, output folders, and writing files so that nothing half-written is
+ever left under a real name."""
 
 import contextlib
 import io
 import os
 import re
 import tempfile
+
+# The image files the package reads and writes, by extension (lower case).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def is_image_name(name):
+    """Whether `name` is a visible image file name (an `IMAGE_EXTENSIONS` extension)."""
+    base = os.path.basename(name)
+    return not base.startswith(".") and os.path.splitext(base)[1].lower() in IMAGE_EXTENSIONS
+
+
+def check_output_folder(path, *, what="", writable=True):
+    """Raises a one-line OSError unless `path`'s folder exists (and is writable).
+
+    Args:
+        path: str. The file about to be written.
+        what: str. What the file is, for the message, e.g. `"the CSV "`.
+        writable: bool. Also check write permission. Defaults to `True`.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"Cannot write {what}'{path}': the folder '{folder}' does not exist. Create it first."
+        )
+    if writable and not os.access(folder, os.W_OK):
+        raise PermissionError(
+            f"Cannot write {what}'{path}': the folder '{folder}' is not writable. "
+            "Choose another output path."
+        )
 
 
 def write_atomically(path, write, *, text=False):
