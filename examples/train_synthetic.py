@@ -24,7 +24,7 @@ from PIL import Image
 
 import keras_attn_deblur as kad
 from keras_attn_deblur import data
-from keras_attn_deblur.data.pairs import IMAGE_SUFFIXES
+from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
 
 
 def parse_args():
@@ -50,7 +50,7 @@ def list_photos(folder):
         os.path.join(directory, name)
         for directory, _, names in os.walk(folder)
         for name in names
-        if name.lower().endswith(IMAGE_SUFFIXES)
+        if name.lower().endswith(IMAGE_EXTENSIONS)
     )
 
 
@@ -62,7 +62,7 @@ def main():
     blur = data.SyntheticMotionBlur()  # Every argument is a documented knob.
     photos = list_photos(args.photos)
     if not photos:
-        raise SystemExit(f"No photos found in {args.photos!r} ({', '.join(IMAGE_SUFFIXES)}).")
+        raise SystemExit(f"No photos found in {args.photos!r} ({', '.join(IMAGE_EXTENSIONS)}).")
     if args.val_photos:
         train_photos, val_photos = photos, list_photos(args.val_photos)
     else:

@@ -535,7 +535,9 @@ def _synthetic_validation_pairs(args):
     import numpy as np
 
     from keras_attn_deblur import data
-    from keras_attn_deblur.data import py_dataset
+    from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
+    from keras_attn_deblur.data.synthetic.pipeline import default_margin
+    from keras_attn_deblur.data.synthetic.pipeline import synthetic_example
 
     folder = args.val_photos
     if not os.path.isdir(folder):
@@ -544,17 +546,17 @@ def _synthetic_validation_pairs(args):
         os.path.join(root, name)
         for root, _, names in os.walk(folder)
         for name in names
-        if name.lower().endswith(data.pairs.IMAGE_SUFFIXES) and not name.startswith(".")
+        if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
     ), args.val_limit)
     if not paths:
         raise ValueError(f"No images in the validation photo folder '{folder}'.")
     blur = data.SyntheticMotionBlur()
-    margin = py_dataset.default_margin(blur)
+    margin = default_margin(blur)
     pairs = []
     for index, path in enumerate(paths):
         photo = data.load_image(path)
         size = args.val_crop or min(photo.shape[:2])
-        blurry, sharp = py_dataset.synthetic_example(
+        blurry, sharp = synthetic_example(
             photo, blur, (size, size), margin, training=False, rotate=False,
             rng=np.random.default_rng([args.seed, index]),
         )

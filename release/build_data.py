@@ -31,7 +31,9 @@ import numpy as np
 from PIL import Image
 
 from keras_attn_deblur import data
-from keras_attn_deblur.data import py_dataset
+from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
+from keras_attn_deblur.data.synthetic.pipeline import default_margin
+from keras_attn_deblur.data.synthetic.pipeline import synthetic_example
 
 FRAME_COUNTS = (7, 9, 11, 13)
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
@@ -45,7 +47,7 @@ def _image_paths(folder):
         os.path.join(root, name)
         for root, _, names in os.walk(folder)
         for name in names
-        if name.lower().endswith(data.pairs.IMAGE_SUFFIXES) and not name.startswith(".")
+        if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
     )
     if not paths:
         raise SystemExit(f"build_data: error: no images in '{folder}'")
@@ -113,7 +115,7 @@ def write_synthetic_pairs(photos, folder, prefix, crop, seed):
     """Synthetic non-uniform motion blur of each photo (a random `crop` window
     when the photo is larger, else the whole photo) into `folder`."""
     blur = data.SyntheticMotionBlur()
-    margin = py_dataset.default_margin(blur)
+    margin = default_margin(blur)
     written = 0
     for index, path in enumerate(photos):
         stem = os.path.splitext(os.path.relpath(path, os.path.dirname(os.path.dirname(path))))[0]
@@ -125,7 +127,7 @@ def write_synthetic_pairs(photos, folder, prefix, crop, seed):
             height, width = photo.shape[:2]
             size = (min(height, crop), min(width, crop)) if crop else (height, width)
             training = bool(crop) and (height > crop or width > crop)
-            return py_dataset.synthetic_example(
+            return synthetic_example(
                 photo, blur, size, margin, training=training, rotate=False, rng=rng
             )
 

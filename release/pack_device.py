@@ -38,6 +38,7 @@ import numpy as np
 from PIL import Image
 
 from keras_attn_deblur import data
+from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared", "data")
@@ -173,7 +174,7 @@ def _photo_paths(folder):
     groups = []
     for root, _, names in sorted(os.walk(folder)):
         paths = [os.path.join(root, name) for name in sorted(names)
-                 if name.lower().endswith(data.pairs.IMAGE_SUFFIXES)]  # fmt: skip
+                 if name.lower().endswith(IMAGE_EXTENSIONS)]  # fmt: skip
         if paths:
             groups.append(paths)
     if not groups:

@@ -35,21 +35,21 @@ from keras_attn_deblur.data.pairs import hide_pairs
 from keras_attn_deblur.data.pairs import realblur_pairs
 from keras_attn_deblur.data.pairs import validate_pairs
 from keras_attn_deblur.data.py_dataset import PairedImageDataset
-from keras_attn_deblur.data.pair_synthesizer import PairSynthesizer
 from keras_attn_deblur.data.py_dataset import SyntheticBlurDataset
-from keras_attn_deblur.data.synthetic_blur import SyntheticMotionBlur
-from keras_attn_deblur.data.synthetic_blur import add_gaussian_noise
-from keras_attn_deblur.data.synthetic_blur import add_poisson_noise
-from keras_attn_deblur.data.synthetic_blur import apply_crf
-from keras_attn_deblur.data.synthetic_blur import average_frames
-from keras_attn_deblur.data.synthetic_blur import blur_image
-from keras_attn_deblur.data.synthetic_blur import camera_shake_kernel
-from keras_attn_deblur.data.synthetic_blur import frame_averaged_pairs
-from keras_attn_deblur.data.synthetic_blur import inverse_crf
-from keras_attn_deblur.data.synthetic_blur import jpeg_compress
-from keras_attn_deblur.data.synthetic_blur import kernel_bank
-from keras_attn_deblur.data.synthetic_blur import linear_motion_kernel
-from keras_attn_deblur.data.synthetic_blur import nonuniform_blur
+from keras_attn_deblur.data.synthetic import PairSynthesizer
+from keras_attn_deblur.data.synthetic import SyntheticMotionBlur
+from keras_attn_deblur.data.synthetic import add_gaussian_noise
+from keras_attn_deblur.data.synthetic import add_poisson_noise
+from keras_attn_deblur.data.synthetic import apply_crf
+from keras_attn_deblur.data.synthetic import average_frames
+from keras_attn_deblur.data.synthetic import blur_image
+from keras_attn_deblur.data.synthetic import camera_shake_kernel
+from keras_attn_deblur.data.synthetic import frame_averaged_pairs
+from keras_attn_deblur.data.synthetic import inverse_crf
+from keras_attn_deblur.data.synthetic import jpeg_compress
+from keras_attn_deblur.data.synthetic import kernel_bank
+from keras_attn_deblur.data.synthetic import linear_motion_kernel
+from keras_attn_deblur.data.synthetic import nonuniform_blur
 
 # Names served on first access, so that TensorFlow (and TFDS) load only when used.
 _LAZY_ATTRIBUTES = {

@@ -7,27 +7,17 @@ import os
 
 import numpy as np
 
+from keras_attn_deblur._utils.validation import is_integer
 from keras_attn_deblur.data.decode import image_size
 from keras_attn_deblur.data.decode import load_image
-from keras_attn_deblur.data.pairs import IMAGE_SUFFIXES
-
-PHOTO_EXTENSIONS = IMAGE_SUFFIXES
 
 # Independent random streams derived from one seed (see `batch_rng`).
 ORDER_STREAM = 0
 BATCH_STREAM = 1
 
 
-def check_positive_int(value, name):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return int(value)
-
-
 def check_seed(seed):
-    if seed is not None and (
-        not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0
-    ):
+    if seed is not None and (not is_integer(seed) or seed < 0):
         raise ValueError(
             f"`seed` must be None or a non-negative integer. Received: seed={seed!r}"
         )
@@ -76,34 +66,6 @@ def as_path_pairs(pairs):
             "(`data.gopro_pairs`, `data.folder_pairs`, ...)."
         )
     return path_pairs
-
-
-def list_photos(photos):
-    """A folder (searched recursively) or a list of image paths -> sorted paths."""
-    if isinstance(photos, (str, os.PathLike)):
-        folder = os.fspath(photos)
-        if not os.path.isdir(folder):
-            raise ValueError(
-                f"`photos` must be a folder of sharp photos or a list of image "
-                f"paths. {folder!r} is not a folder."
-            )
-        paths = sorted(
-            os.path.join(directory, name)
-            for directory, _, names in os.walk(folder)
-            for name in names
-            if name.lower().endswith(PHOTO_EXTENSIONS) and not name.startswith(".")
-        )
-        if not paths:
-            raise ValueError(
-                f"No photos found in {folder!r} (searched recursively for "
-                f"{', '.join(PHOTO_EXTENSIONS)} files). Point `photos` at a "
-                "folder of sharp images."
-            )
-        return paths
-    paths = [os.fspath(path) for path in photos]
-    if not paths:
-        raise ValueError("`photos` is an empty list: give at least one sharp image.")
-    return paths
 
 
 def check_full_image_batching(pairs, batch_size):

@@ -12,6 +12,8 @@ paths.
 
 import numpy as np
 
+from keras_attn_deblur._utils.validation import is_integer
+
 
 def _check_pair(blurry, sharp):
     blurry = np.asarray(blurry)
@@ -35,16 +37,13 @@ def normalize_size(size, name):
     Returns:
         A `(height, width)` tuple of Python ints.
     """
-    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+    if is_integer(size):
         sizes = (size, size)
     elif isinstance(size, (tuple, list)) and len(size) == 2:
         sizes = tuple(size)
     else:
         sizes = ()
-    if not sizes or not all(
-        isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
-        for value in sizes
-    ):
+    if not sizes or not all(is_integer(value) and value >= 1 for value in sizes):
         raise ValueError(
             f"`{name}` must be a positive integer or a (height, width) tuple of "
             f"positive integers. Received: {name}={size!r}"

@@ -89,6 +89,20 @@ def _check_options(options, chosen, tf_function, python_class, requested):
         )
 
 
+def _pipeline_function(pipeline, tf_function, python_class, options):
+    """The tf.data function or the PyDataset class that `pipeline` chooses.
+
+    Checks `options` against it and, for the PyDataset, defaults `workers`
+    (in `options`, which it updates) to one thread per CPU core, up to 8.
+    """
+    chosen = resolve_pipeline(pipeline)
+    _check_options(options, chosen, tf_function, python_class, pipeline)
+    if chosen == "tf":
+        return tf_function
+    options.setdefault("workers", _default_workers())
+    return python_class
+
+
 def make_dataset(
     pairs, *, batch_size=8, patch_size=256, training=True, pipeline="auto", **options
 ):
@@ -147,13 +161,9 @@ def make_dataset(
     """
     from keras_attn_deblur.data import tf_pipeline  # No TensorFlow import yet.
 
-    chosen = resolve_pipeline(pipeline)
-    _check_options(options, chosen, tf_pipeline.make_tf_dataset, PairedImageDataset, pipeline)
-    if chosen == "tf":
-        dataset_fn = tf_pipeline.make_tf_dataset
-    else:
-        dataset_fn = PairedImageDataset
-        options.setdefault("workers", _default_workers())
+    dataset_fn = _pipeline_function(
+        pipeline, tf_pipeline.make_tf_dataset, PairedImageDataset, options
+    )
     return dataset_fn(
         pairs, batch_size=batch_size, patch_size=patch_size, training=training, **options
     )
@@ -207,15 +217,9 @@ def synthetic_dataset(
     """
     from keras_attn_deblur.data import tf_pipeline  # No TensorFlow import yet.
 
-    chosen = resolve_pipeline(pipeline)
-    _check_options(
-        options, chosen, tf_pipeline.make_tf_synthetic_dataset, SyntheticBlurDataset, pipeline
+    dataset_fn = _pipeline_function(
+        pipeline, tf_pipeline.make_tf_synthetic_dataset, SyntheticBlurDataset, options
     )
-    if chosen == "tf":
-        dataset_fn = tf_pipeline.make_tf_synthetic_dataset
-    else:
-        dataset_fn = SyntheticBlurDataset
-        options.setdefault("workers", _default_workers())
     return dataset_fn(
         photos, batch_size=batch_size, patch_size=patch_size, blur=blur, **options
     )

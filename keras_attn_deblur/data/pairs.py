@@ -31,11 +31,12 @@ import os
 import pathlib
 import warnings
 
+from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
+from keras_attn_deblur._utils.paths import is_image_name
 from keras_attn_deblur.data.decode import ImageReadError
 from keras_attn_deblur.data.decode import image_size
 from keras_attn_deblur.data.decode import load_image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _ON_ERROR_OPTIONS = ("raise", "skip")
 _VERIFY_OPTIONS = ("header", "full")
 _SPLITS = ("train", "test")
@@ -221,14 +222,7 @@ def gopro_pairs(root, split="train", blur_folder="blur", *, on_error="raise", ve
         # A frame on one side only becomes a pair with a missing file, which
         # validation reports: nothing is dropped silently.
         frames = set(_list_images(blur_dir)) | set(_list_images(sharp_dir))
-        pairs += [
-            ImagePair(
-                blurry=os.path.join(blur_dir, frame),
-                sharp=os.path.join(sharp_dir, frame),
-                name=f"{sequence}/{frame}",
-            )
-            for frame in frames
-        ]
+        pairs += _same_name_pairs(blur_dir, sharp_dir, frames, prefix=f"{sequence}/")
     return _validate(_sorted(pairs), on_error=on_error, verify=verify)
 
 
@@ -380,14 +374,7 @@ def hide_pairs(root, subset=None, *, split="test", on_error="raise", verify="hea
         file_names = _list_images(blurry_dir)
         if not file_names:
             raise ValueError(_no_images_message(blurry_dir, "HIDE folder"))
-        pairs += [
-            ImagePair(
-                blurry=os.path.join(blurry_dir, file_name),
-                sharp=os.path.join(gt_dir, file_name),
-                name=f"{prefix}{file_name}",
-            )
-            for file_name in file_names
-        ]
+        pairs += _same_name_pairs(blurry_dir, gt_dir, file_names, prefix=prefix)
     return _validate(_sorted(pairs), on_error=on_error, verify=verify)
 
 
@@ -469,12 +456,7 @@ def folder_pairs(blurry_dir, sharp_dir, *, on_error="raise", verify="header"):
         for name in blurry_names
         if name not in ambiguous
     ]
-    pairs += [
-        ImagePair(
-            blurry=os.path.join(blurry_dir, name), sharp=os.path.join(sharp_dir, name), name=name
-        )
-        for name in unclaimed
-    ]
+    pairs += _same_name_pairs(blurry_dir, sharp_dir, unclaimed)
     return _validate(_sorted(pairs), on_error=on_error, verify=verify, problems=problems)
 
 
@@ -532,6 +514,18 @@ def _size_text(size):
     return f"{size[0]}x{size[1]}"
 
 
+def _same_name_pairs(blurry_dir, sharp_dir, file_names, prefix=""):
+    """`ImagePair`s of the files named alike in both folders, named `prefix + file name`."""
+    return [
+        ImagePair(
+            blurry=os.path.join(blurry_dir, file_name),
+            sharp=os.path.join(sharp_dir, file_name),
+            name=f"{prefix}{file_name}",
+        )
+        for file_name in file_names
+    ]
+
+
 def _sorted(pairs):
     return sorted(pairs, key=lambda pair: pair.name)
 
@@ -551,11 +545,7 @@ def _list_entries(folder, *, want_folders):
 
 def _list_images(folder):
     """Sorted names of the image files directly in `folder` (by suffix, any case)."""
-    return [
-        name
-        for name in _list_entries(folder, want_folders=False)
-        if os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
-    ]
+    return [name for name in _list_entries(folder, want_folders=False) if is_image_name(name)]
 
 
 def _subfolders_with(folder, child):
@@ -572,7 +562,7 @@ def _no_images_message(folder, what):
     if _list_entries(folder, want_folders=True):
         hint = " Images in sub-folders are not searched; pass the folder that holds them."
     return (
-        f"{what} '{folder}' contains no images (looked for {', '.join(IMAGE_SUFFIXES)}); "
+        f"{what} '{folder}' contains no images (looked for {', '.join(IMAGE_EXTENSIONS)}); "
         f"pass the folder that holds the images.{hint}"
     )
 

@@ -12,6 +12,7 @@ import math
 import keras
 import numpy as np
 
+from keras_attn_deblur._utils.validation import check_positive_int
 from keras_attn_deblur.data import _inputs
 from keras_attn_deblur.data.augment import center_crop_pair
 from keras_attn_deblur.data.augment import normalize_size
@@ -19,9 +20,9 @@ from keras_attn_deblur.data.augment import random_crop_pair
 from keras_attn_deblur.data.augment import random_flip_pair
 from keras_attn_deblur.data.augment import random_rot90_pair
 from keras_attn_deblur.data.decode import load_image
-from keras_attn_deblur.data.synthetic_blur import SyntheticMotionBlur
-
-DEFAULT_MARGIN = 32
+from keras_attn_deblur.data.synthetic.pipeline import check_blur_and_margin
+from keras_attn_deblur.data.synthetic.pipeline import list_photos
+from keras_attn_deblur.data.synthetic.pipeline import synthetic_example
 
 
 def augment_pair(blurry, sharp, patch_size, rotate, rng):
@@ -33,55 +34,15 @@ def augment_pair(blurry, sharp, patch_size, rotate, rng):
     return blurry, sharp
 
 
-def synthetic_example(photo, blur, patch_size, margin, training, rotate, rng):
-    """One (blurry, sharp) patch pair made from a sharp photo.
-
-    A window `margin` pixels larger than the patch on every side is cropped
-    (at random when training, centred otherwise) and flipped, the blur is
-    applied to it, and both images are cropped back to the patch, so that
-    the blur near the patch border mixes in real image content instead of
-    padding.
-    """
-    patch_height, patch_width = patch_size
-    window = (patch_height + 2 * margin, patch_width + 2 * margin)
-    if training:
-        sharp, _ = random_crop_pair(photo, photo, window, rng)
-        sharp, _ = random_flip_pair(sharp, sharp, rng)
-        if rotate:
-            sharp, _ = random_rot90_pair(sharp, sharp, rng)
-    else:
-        sharp, _ = center_crop_pair(photo, photo, window)
-    sharp = np.ascontiguousarray(sharp, dtype="float32")
-    blurry = np.asarray(blur(sharp, rng), dtype="float32")
-    if blurry.shape != sharp.shape:
-        raise ValueError(
-            "The blur must return an image of the shape it receives. "
-            f"Received: blurry.shape={blurry.shape}, sharp.shape={sharp.shape}"
-        )
-    inner = (slice(margin, margin + patch_height), slice(margin, margin + patch_width))
-    return np.clip(blurry[inner], 0.0, 1.0), sharp[inner]
-
-
-def default_margin(blur):
-    """Half the largest kernel the blur can draw, when it says; else 32 pixels."""
-    for attribute in ("max_kernel_size", "kernel_size"):
-        size = getattr(blur, attribute, None)
-        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
-            return int(size) // 2 + 1
-        if isinstance(size, (tuple, list)) and size:
-            return int(max(size)) // 2 + 1
-    return DEFAULT_MARGIN
-
-
 class _SeededPyDataset(keras.utils.PyDataset):
     """Epoch counter and per-batch generators shared by both datasets."""
 
     def __init__(self, size, batch_size, training, seed, steps_per_epoch, **kwargs):
         super().__init__(**kwargs)
-        self.batch_size = _inputs.check_positive_int(batch_size, "batch_size")
-        if steps_per_epoch is not None:
-            steps_per_epoch = _inputs.check_positive_int(steps_per_epoch, "steps_per_epoch")
-        self.steps_per_epoch = steps_per_epoch
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.steps_per_epoch = check_positive_int(
+            "steps_per_epoch", steps_per_epoch, allow_none=True
+        )
         self.training = bool(training)
         self.seed = _inputs.check_seed(seed)
         # Without a seed, draw one now: every worker (thread or process) sees
@@ -307,23 +268,11 @@ class SyntheticBlurDataset(_SeededPyDataset):
         use_multiprocessing=False,
         max_queue_size=10,
     ):
-        paths = _inputs.list_photos(photos)
+        paths = list_photos(photos)
         _inputs.check_mode_options(training, None, steps_per_epoch)
         self.photos = paths
-        self.blur = SyntheticMotionBlur() if blur is None else blur
-        if not callable(self.blur):
-            raise ValueError(
-                "`blur` must be a callable `(sharp, rng) -> blurry`, such as "
-                f"`data.SyntheticMotionBlur()`. Received: blur={blur!r}"
-            )
+        self.blur, self.margin = check_blur_and_margin(blur, margin)
         self.patch_size = normalize_size(patch_size, "patch_size")
-        if margin is None:
-            margin = default_margin(self.blur)
-        if not isinstance(margin, (int, np.integer)) or isinstance(margin, bool) or margin < 0:
-            raise ValueError(
-                f"`margin` must be a non-negative integer. Received: margin={margin!r}"
-            )
-        self.margin = int(margin)
         self.rotate = bool(rotate)
         super().__init__(
             len(paths),

@@ -24,13 +24,14 @@ import os
 
 import numpy as np
 
+from keras_attn_deblur._utils.validation import check_positive_int
 from keras_attn_deblur.data import _inputs
 from keras_attn_deblur.data.augment import center_crop_pair
 from keras_attn_deblur.data.augment import normalize_size
 from keras_attn_deblur.data.decode import load_image
-from keras_attn_deblur.data.py_dataset import default_margin
-from keras_attn_deblur.data.py_dataset import synthetic_example
-from keras_attn_deblur.data.synthetic_blur import SyntheticMotionBlur
+from keras_attn_deblur.data.synthetic.pipeline import check_blur_and_margin
+from keras_attn_deblur.data.synthetic.pipeline import list_photos
+from keras_attn_deblur.data.synthetic.pipeline import synthetic_example
 
 # Decoded images held by the shuffle buffer that follows a cache.
 _CACHED_SHUFFLE_BUFFER = 64
@@ -124,13 +125,12 @@ def _check_cache(cache):
 
 def _options(training, batch_size, size, repeat, steps_per_epoch, shuffle_buffer, seed,
              deterministic):
-    batch_size = _inputs.check_positive_int(batch_size, "batch_size")
+    batch_size = check_positive_int("batch_size", batch_size)
     if steps_per_epoch is not None:
-        _inputs.check_positive_int(steps_per_epoch, "steps_per_epoch")
+        check_positive_int("steps_per_epoch", steps_per_epoch)
         repeat = True
     seed = _inputs.check_seed(seed)
-    if shuffle_buffer is not None:
-        shuffle_buffer = _inputs.check_positive_int(shuffle_buffer, "shuffle_buffer")
+    shuffle_buffer = check_positive_int("shuffle_buffer", shuffle_buffer, allow_none=True)
     if training and not repeat and size < batch_size:
         raise ValueError(
             f"Training batches are full batches, but there are only {size} images "
@@ -325,17 +325,9 @@ def make_tf_synthetic_dataset(
         `(batch, patch_height, patch_width, 3)`.
     """
     tf = import_tensorflow()
-    paths = _inputs.list_photos(photos)
-    blur = SyntheticMotionBlur() if blur is None else blur
-    if not callable(blur):
-        raise ValueError(
-            "`blur` must be a callable `(sharp, rng) -> blurry`, such as "
-            f"`data.SyntheticMotionBlur()`. Received: blur={blur!r}"
-        )
+    paths = list_photos(photos)
+    blur, margin = check_blur_and_margin(blur, margin)
     patch_size = normalize_size(patch_size, "patch_size")
-    margin = default_margin(blur) if margin is None else margin
-    if not isinstance(margin, (int, np.integer)) or isinstance(margin, bool) or margin < 0:
-        raise ValueError(f"`margin` must be a non-negative integer. Received: margin={margin!r}")
     cache = _check_cache(cache)
     _inputs.check_mode_options(training, None, steps_per_epoch)
     batch_size, repeat, seed, shuffle_buffer, deterministic = _options(
@@ -351,7 +343,7 @@ def make_tf_synthetic_dataset(
 
     def make_example(photo, seed_pair):
         blurry, sharp = synthetic_example(
-            photo, blur, patch_size, int(margin), training, rotate, _numpy_rng(seed_pair)
+            photo, blur, patch_size, margin, training, rotate, _numpy_rng(seed_pair)
         )
         return np.ascontiguousarray(blurry), np.ascontiguousarray(sharp)
 

@@ -1,6 +1,6 @@
 """Tests for `keras_attn_deblur.data.PairSynthesizer` (on-accelerator pairs) and `kernel_bank`.
 
-The reference is the NumPy implementation in `data.synthetic_blur`
+The reference is the NumPy implementation in `data.synthetic`
 (`average_frames`, `blur_image`, `inverse_crf` / `apply_crf`,
 `add_poisson_noise`) and `numpy.rot90` / `numpy.flip`, applied to the same
 frames, photos and kernels with the parameters the layer drew. Runs on the
@@ -14,14 +14,14 @@ from keras import ops
 
 from keras_attn_deblur.data import PairSynthesizer
 from keras_attn_deblur.data import kernel_bank
-from keras_attn_deblur.data.pair_synthesizer import dihedral
-from keras_attn_deblur.data.pair_synthesizer import fft_blur
-from keras_attn_deblur.data.pair_synthesizer import mixture_masks
-from keras_attn_deblur.data.synthetic_blur import add_poisson_noise
-from keras_attn_deblur.data.synthetic_blur import apply_crf
-from keras_attn_deblur.data.synthetic_blur import average_frames
-from keras_attn_deblur.data.synthetic_blur import blur_image
-from keras_attn_deblur.data.synthetic_blur import inverse_crf
+from keras_attn_deblur.data.synthetic.camera import add_poisson_noise
+from keras_attn_deblur.data.synthetic.camera import apply_crf
+from keras_attn_deblur.data.synthetic.camera import inverse_crf
+from keras_attn_deblur.data.synthetic.frames import average_frames
+from keras_attn_deblur.data.synthetic.nonuniform import blur_image
+from keras_attn_deblur.data.synthetic.pair_synthesizer import dihedral
+from keras_attn_deblur.data.synthetic.pair_synthesizer import fft_blur
+from keras_attn_deblur.data.synthetic.pair_synthesizer import mixture_masks
 
 
 def _numpy(tensor):

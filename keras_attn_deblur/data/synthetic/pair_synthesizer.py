@@ -19,8 +19,8 @@ data loader:
 Everything random is drawn once per batch by `sample_parameters` (from the
 layer's `keras.random.SeedGenerator`); `synthesize` is a pure function of
 those draws and the sources. That split is what the tests use: given the
-same draws, the result equals the NumPy implementation of
-`keras_attn_deblur.data.synthetic_blur` within float32 rounding.
+same draws, the result equals the NumPy implementation in
+`keras_attn_deblur.data.synthetic` within float32 rounding.
 
 On JAX, call it through `stateless_call` inside a jitted step (its only
 state is the seed); on TensorFlow, call it inside a `tf.function`.
@@ -32,11 +32,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_attn_deblur.data.synthetic_blur import _check_probability
-from keras_attn_deblur.data.synthetic_blur import _check_range
-from keras_attn_deblur.data.synthetic_blur import _is_integer
-from keras_attn_deblur.data.synthetic_blur import _next_fast_length
-from keras_attn_deblur.data.synthetic_blur import odd_frame_counts
+from keras_attn_deblur._utils.validation import check_positive_int
+from keras_attn_deblur._utils.validation import check_probability
+from keras_attn_deblur.data.synthetic._checks import check_range
+from keras_attn_deblur.data.synthetic.frames import odd_frame_counts
+from keras_attn_deblur.data.synthetic.nonuniform import next_fast_length
 
 # Dihedral transforms as bits: 1 flips left-right, 2 upside down, 4 transposes
 # (applied first). np.rot90(k=1) is code 6, k=2 code 3, k=3 code 5.
@@ -145,32 +145,28 @@ class PairSynthesizer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not _is_integer(patch_size) or patch_size < 1:
-            raise ValueError(
-                f"`patch_size` must be a positive integer. Received: patch_size={patch_size!r}"
-            )
-        self.patch_size = int(patch_size)
-        self.frame_fraction = _check_probability("frame_fraction", frame_fraction)
-        self.frames_per_pair = _check_range(
+        self.patch_size = check_positive_int("patch_size", patch_size)
+        self.frame_fraction = check_probability("frame_fraction", frame_fraction)
+        self.frames_per_pair = check_range(
             "frames_per_pair", frames_per_pair, minimum=1, integer=True
         )
         self.frame_counts = odd_frame_counts(self.frames_per_pair)
-        self.gamma_space_probability = _check_probability(
+        self.gamma_space_probability = check_probability(
             "gamma_space_probability", gamma_space_probability
         )
-        self.gamma = float(_check_range("gamma", gamma, minimum=1e-3)[0])
-        self.nonuniform_probability = _check_probability(
+        self.gamma = float(check_range("gamma", gamma, minimum=1e-3)[0])
+        self.nonuniform_probability = check_probability(
             "nonuniform_probability", nonuniform_probability
         )
-        self.num_kernels = _check_range("num_kernels", num_kernels, minimum=1, integer=True)
-        self.mask_frequency = _check_range("mask_frequency", mask_frequency, minimum=0.0)
-        self.mask_sharpness = float(_check_range("mask_sharpness", mask_sharpness, minimum=0.0)[0])
-        self.linear_light_probability = _check_probability(
+        self.num_kernels = check_range("num_kernels", num_kernels, minimum=1, integer=True)
+        self.mask_frequency = check_range("mask_frequency", mask_frequency, minimum=0.0)
+        self.mask_sharpness = float(check_range("mask_sharpness", mask_sharpness, minimum=0.0)[0])
+        self.linear_light_probability = check_probability(
             "linear_light_probability", linear_light_probability
         )
-        self.noise_sigma = _check_range("noise_sigma", noise_sigma, minimum=0.0)
-        self.poisson_probability = _check_probability("poisson_probability", poisson_probability)
-        self.photons = _check_range("photons", photons, minimum=1e-6)
+        self.noise_sigma = check_range("noise_sigma", noise_sigma, minimum=0.0)
+        self.poisson_probability = check_probability("poisson_probability", poisson_probability)
+        self.photons = check_range("photons", photons, minimum=1e-6)
         self.flip = bool(flip)
         self.rotate = bool(rotate)
         self.seed = seed
@@ -181,10 +177,7 @@ class PairSynthesizer(keras.layers.Layer):
 
     def split(self, batch_size, has_frames, has_photos):
         """How many examples of a batch come from frames and from photos."""
-        if not _is_integer(batch_size) or batch_size < 1:
-            raise ValueError(
-                f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}"
-            )
+        check_positive_int("batch_size", batch_size)
         if not (has_frames or has_photos):
             raise ValueError(
                 "PairSynthesizer needs sources: pass {'frames': ...} and/or "
@@ -501,8 +494,8 @@ def fft_blur(images, kernels):
         ((0, 0), (0, 0), (top, kernel_height // 2), (left, kernel_width // 2)),
         mode="reflect",
     )
-    fft_height = _next_fast_length(height + kernel_height - 1)
-    fft_width = _next_fast_length(width + kernel_width - 1)
+    fft_height = next_fast_length(height + kernel_height - 1)
+    fft_width = next_fast_length(width + kernel_width - 1)
     padded = ops.pad(
         padded,
         ((0, 0), (0, 0), (0, fft_height - padded.shape[2]), (0, fft_width - padded.shape[3])),
