@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 
-from keras_attn_deblur.data.decode import image_size
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import image_size
+from keras_attn_deblur.io.decode import load_image
 from keras_attn_deblur.data.pairs import IMAGE_SUFFIXES
 
 PHOTO_EXTENSIONS = IMAGE_SUFFIXES

@@ -31,9 +31,9 @@ import os
 import pathlib
 import warnings
 
-from keras_attn_deblur.data.decode import ImageReadError
-from keras_attn_deblur.data.decode import image_size
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import ImageReadError
+from keras_attn_deblur.io.decode import image_size
+from keras_attn_deblur.io.decode import load_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _ON_ERROR_OPTIONS = ("raise", "skip")

@@ -18,7 +18,7 @@ from keras_attn_deblur.data.augment import normalize_size
 from keras_attn_deblur.data.augment import random_crop_pair
 from keras_attn_deblur.data.augment import random_flip_pair
 from keras_attn_deblur.data.augment import random_rot90_pair
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import load_image
 from keras_attn_deblur.data.synthetic_blur import SyntheticMotionBlur
 
 DEFAULT_MARGIN = 32

@@ -41,7 +41,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import load_image
 
 _IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _NONUNIFORM_MODES = ("smooth", "object")

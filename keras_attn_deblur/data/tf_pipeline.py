@@ -27,7 +27,7 @@ import numpy as np
 from keras_attn_deblur.data import _inputs
 from keras_attn_deblur.data.augment import center_crop_pair
 from keras_attn_deblur.data.augment import normalize_size
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import load_image
 from keras_attn_deblur.data.py_dataset import default_margin
 from keras_attn_deblur.data.py_dataset import synthetic_example
 from keras_attn_deblur.data.synthetic_blur import SyntheticMotionBlur
