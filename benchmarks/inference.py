@@ -188,15 +188,16 @@ def measure_row(height, width, precision, options, model=None):
 
     model = _load_model(model)
     photo = _photo(height, width)
-    plan = inference.plan_tiles(model, height, width, **options)
-    network = inference._model_for_precision(model, precision)
+    deblurrer = inference.Deblurrer(model, precision=precision, **options)
+    plan = deblurrer.plan(height, width)
+    network = deblurrer.network
     # Warm-up on the row's tile shape: tracing and compilation are not timed.
     network.predict_on_batch(np.zeros((1, plan.tile_height, plan.tile_width, 3), "float32"))
     repeats = 3 if height * width <= 256 * 256 else 1
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        inference.deblur(model, photo, precision=precision, **options)
+        deblurrer(photo)
         best = min(best, time.perf_counter() - started)
     return {
         "seconds": best,
@@ -233,7 +234,7 @@ def measure_tiling(height, width, tile_size=None, model=None):
 
     model = _load_model(model)
     photo = _photo(height, width).astype("float32") / 255
-    _, radius = inference.receptive_field(model)
+    _, radius = model.receptive_field()
     whole = inference.deblur(model, photo, memory_budget_mb=10**6)
     default_tile = inference.plan_tiles(model, height, width, tile_size=tile_size).tile_height
     results = []

@@ -14,6 +14,7 @@ native_logs.filter_command_line_process(sys.argv)
 
 from keras_attn_deblur import inference  # noqa: E402
 from keras_attn_deblur import training  # noqa: E402
+from keras_attn_deblur.inference import Deblurrer  # noqa: E402
 from keras_attn_deblur.inference import deblur  # noqa: E402
 from keras_attn_deblur.inference import deblur_file  # noqa: E402
 from keras_attn_deblur.inference import deblur_folder  # noqa: E402
@@ -38,6 +39,7 @@ __all__ = [
     "SSIM",
     "AttnDeblurNet",
     "CharbonnierLoss",
+    "Deblurrer",
     "FrequencyLoss",
     "PSNRLoss",
     "SpatialAttentionBlock",

@@ -778,7 +778,7 @@ def _parse_zoom(values):
 
 def _run_visualize(args):
     from keras_attn_deblur import visualize
-    from keras_attn_deblur.data.decode import load_image
+    from keras_attn_deblur.io.decode import load_image
 
     if not (args.side_by_side or args.attention):
         raise _UsageError("nothing to draw: pass --side-by-side OUT and/or --attention OUT")

@@ -43,14 +43,17 @@ import csv
 import dataclasses
 import math
 import os
-import sys
-import tempfile
 import time
 
 import numpy as np
 
+from keras_attn_deblur._utils.errors import one_line
+from keras_attn_deblur._utils.paths import check_output_folder
 from keras_attn_deblur._utils.paths import write_atomically
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.inference.deblurrer import as_deblurrer
+from keras_attn_deblur.inference.progress import ProgressLine
+from keras_attn_deblur.io.convert import from_float
+from keras_attn_deblur.io.decode import load_image
 from keras_attn_deblur.metrics import psnr
 from keras_attn_deblur.metrics import ssim
 
@@ -160,19 +163,15 @@ def evaluate_pairs(
     pairs,
     *,
     baselines=(),
-    tile_size=None,
-    tile_overlap=32,
-    precision=None,
-    ensemble=False,
-    memory_budget_mb=None,
     csv_path=None,
     progress=True,
+    **options,
 ):
     """Scores a model (and/or baselines) on (blurry, sharp) pairs by the papers' protocol.
 
-    Each pair is read whole, the blurry image is restored with
-    `keras_attn_deblur.inference.deblur` (so large images are tiled as
-    asked), the result is clamped and quantised to 8 bits, and PSNR (peak
+    Each pair is read whole, the blurry image is restored by one
+    `keras_attn_deblur.Deblurrer` for the whole evaluation (so large images
+    are tiled as asked), the result is clamped and quantised to 8 bits, and PSNR (peak
     255), SSIM (`variant="gaussian"`) and SSIM (`variant="matlab"`) are
     computed with `keras_attn_deblur.psnr`/`ssim` against the 8-bit sharp
     image. A pair that cannot be read or scored (a corrupt file, an image
@@ -180,26 +179,21 @@ def evaluate_pairs(
     evaluation goes on.
 
     Args:
-        model: `keras.Model` or `None`. The deblurring model; `None` scores
-            only the `baselines`.
+        model: `keras.Model`, `Deblurrer` or `None`. The deblurring model
+            (a `Deblurrer` brings its own options); `None` scores only the
+            `baselines`.
         pairs: list of `data.ImagePair` (from `data.gopro_pairs`,
             `data.folder_pairs`, ...) or of `(blurry, sharp)` tuples, each a
             path or a float `(H, W, 3)` array in `[0, 1]`.
         baselines: tuple of str. `"input"` and/or `"unsharp"`, see the module
             docstring. Defaults to `()`.
-        tile_size: int. Passed to `inference.deblur`. Defaults to `None`
-            (chosen automatically).
-        tile_overlap: int. Passed to `inference.deblur`. Defaults to `32`.
-        precision: str. Passed to `inference.deblur`, e.g. `"bfloat16"`.
-            Defaults to `None`.
-        ensemble: bool. Flip self-ensemble, see `inference.deblur`.
-            Defaults to `False`.
-        memory_budget_mb: float. Passed to `inference.deblur`. Defaults to
-            `None` (its default budget).
         csv_path: str or path. Write one row per image there (atomically:
             a temporary file renamed into place). Defaults to `None`.
         progress: bool. Print progress to stderr and the summary table to
             stdout. Defaults to `True`.
+        **options: Options of `Deblurrer` for the model (`tile_size`,
+            `tile_overlap`, `precision`, `ensemble`, `memory_budget_mb`,
+            `batch_size`).
 
     Returns:
         An `EvaluationSummary`.
@@ -223,30 +217,30 @@ def evaluate_pairs(
         )
     items = _as_items(pairs)
     if csv_path is not None:
-        _check_folder_of(csv_path)
-    deblur_options = dict(
-        tile_size=tile_size,
-        tile_overlap=tile_overlap,
-        precision=precision,
-        ensemble=ensemble,
-        memory_budget_mb=memory_budget_mb,
-    )
+        check_output_folder(csv_path, what="the CSV ")
+    # The methods being compared, each a restore callable: float RGB in, float RGB out.
+    restorers = {}
+    if model is not None:
+        deblurrer = as_deblurrer(model, options)
+        restorers[_MODEL] = lambda blurry: np.asarray(deblurrer(blurry), dtype="float32")
+    if "unsharp" in baselines:
+        restorers["unsharp"] = unsharp_mask
     methods = ((_MODEL,) if model is not None else ()) + baselines
     columns = _columns(model is not None, baselines)
     started = time.perf_counter()
-    bar = _Progress(len(items), enabled=progress)
+    bar = ProgressLine(len(items), "evaluate", enabled=progress)
     rows, failed = [], []
     for name, blurry_source, sharp_source in items:
         try:
-            row = _score_item(name, blurry_source, sharp_source, model, baselines, deblur_options)
+            row = _score_item(name, blurry_source, sharp_source, restorers)
         except (ValueError, OSError) as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            reason = one_line(error, max_lines=1)
             failed.append((name, reason))
             rows.append({"name": name, "error": reason})
-            bar.update(name, None)
+            bar.update(name, "failed")
             continue
         rows.append(row)
-        bar.update(name, row.get("psnr", row["input_psnr"]))
+        bar.update(name, f"{row.get('psnr', row['input_psnr']):.2f} dB")
     bar.close()
 
     scored = [row for row in rows if not row.get("error")]
@@ -279,8 +273,7 @@ def quantize(image):
     `round(255 * clip(x, 0, 1))`, what saving the image as an 8-bit PNG does;
     the protocol scores these values.
     """
-    image = np.asarray(image, dtype="float32")
-    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype("uint8")
+    return from_float(np.asarray(image, dtype="float32"), np.uint8)
 
 
 def score(sharp, restored):
@@ -357,7 +350,7 @@ def write_csv(summary, path):
     in the `error` column.
     """
     path = os.fspath(path)
-    _check_folder_of(path)
+    check_output_folder(path, what="the CSV ")
 
     def write(stream):
         writer = csv.writer(stream)
@@ -369,26 +362,6 @@ def write_csv(summary, path):
 
 
 # === Helpers ===
-
-
-def _check_folder_of(path):
-    """The folder of `path`, checked to exist and take new files (before any scoring)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"Cannot write the CSV '{path}': the folder '{folder}' does not exist. "
-            "Create it first or pass another path."
-        )
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise PermissionError(
-            f"Cannot write the CSV '{path}': the folder '{folder}' is not writable "
-            f"({error.strerror or error}). Pass another path."
-        ) from error
-    return folder
 
 
 def _check_baselines(baselines):
@@ -466,13 +439,8 @@ def _read(source, role):
     return image.astype("float32")
 
 
-def _restore(model, blurry, deblur_options):
-    from keras_attn_deblur.inference import deblur
-
-    return np.asarray(deblur(model, blurry, **deblur_options), dtype="float32")
-
-
-def _score_item(name, blurry_source, sharp_source, model, baselines, deblur_options):
+def _score_item(name, blurry_source, sharp_source, restorers):
+    """One CSV row: the input's scores, then each method's (model columns unprefixed)."""
     blurry = _read(blurry_source, "blurry")
     sharp = _read(sharp_source, "sharp")
     if blurry.shape != sharp.shape:
@@ -482,20 +450,22 @@ def _score_item(name, blurry_source, sharp_source, model, baselines, deblur_opti
         )
     sharp_8bit = quantize(sharp)
     row = {"name": name}
-    input_scores = score(sharp_8bit, quantize(blurry))
-    row.update({f"input_{key}": value for key, value in input_scores.items()})
+    row.update(_prefixed("input_", score(sharp_8bit, quantize(blurry))))
     seconds = None
-    if model is not None:
+    for method, restore in restorers.items():
         started = time.perf_counter()
-        restored = _restore(model, blurry, deblur_options)
-        seconds = time.perf_counter() - started
-        row.update(score(sharp_8bit, quantize(restored)))
-    if "unsharp" in baselines:
-        sharpened = quantize(unsharp_mask(blurry))
-        row.update({f"unsharp_{key}": value for key, value in score(sharp_8bit, sharpened).items()})
+        restored = restore(blurry)
+        if method == _MODEL:
+            seconds = time.perf_counter() - started
+        prefix = "" if method == _MODEL else f"{method}_"
+        row.update(_prefixed(prefix, score(sharp_8bit, quantize(restored))))
     row["seconds"] = seconds
     row["error"] = ""
     return row
+
+
+def _prefixed(prefix, scores):
+    return {f"{prefix}{key}": value for key, value in scores.items()}
 
 
 def _filter_reflect(image, taps, axis):
@@ -536,41 +506,3 @@ def _format_cell(value):
     if isinstance(value, float):
         return f"{value:.6f}"
     return str(value)
-
-
-class _Progress:
-    """A one-line progress display on stderr (a line per step when not a terminal)."""
-
-    def __init__(self, total, enabled=True, stream=None):
-        self.total = total
-        self.enabled = enabled
-        self.stream = stream or sys.stderr
-        self.done = 0
-        self.started = time.perf_counter()
-        self.interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
-        # Without a terminal, about 20 lines for the whole run.
-        self.every = 1 if self.interactive else max(1, total // 20)
-
-    def update(self, name, value):
-        self.done += 1
-        if not self.enabled:
-            return
-        if not (self.done % self.every == 0 or self.done == self.total):
-            return
-        elapsed = time.perf_counter() - self.started
-        remaining = elapsed / self.done * (self.total - self.done)
-        score_text = "failed" if value is None else f"{value:.2f} dB"
-        line = (
-            f"evaluate {self.done}/{self.total} {name}: {score_text} "
-            f"[{elapsed:.0f} s, {remaining:.0f} s left]"
-        )
-        if self.interactive:
-            self.stream.write("\r\033[K" + line)
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self):
-        if self.enabled and self.interactive and self.done:
-            self.stream.write("\n")
-            self.stream.flush()

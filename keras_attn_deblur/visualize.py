@@ -31,21 +31,15 @@ import os
 import numpy as np
 from PIL import Image
 
-from keras_attn_deblur._utils.paths import write_atomically
 from keras_attn_deblur import evaluation
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur._utils.paths import check_output_folder
+from keras_attn_deblur._utils.paths import write_atomically
+from keras_attn_deblur.io.convert import to_float_rgb
+from keras_attn_deblur.io.decode import load_image
 
 # Colours of the zoom boxes, in order (matplotlib's tab10).
 _BOX_COLORS = ("#ff7f0e", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#17becf")
 _PANEL_INCHES = 4.5
-_STAGE_TITLES = {
-    "enc1": "encoder, full resolution",
-    "enc2": "encoder, 1/2 resolution",
-    "enc3": "encoder, 1/4 resolution",
-    "dec3": "decoder, 1/4 resolution",
-    "dec2": "decoder, 1/2 resolution",
-    "dec1": "decoder, full resolution",
-}
 
 
 def side_by_side(
@@ -235,6 +229,7 @@ def attention_overlay(
     height, width = photo.shape[:2]
     gray = photo @ np.array([0.299, 0.587, 0.114], dtype="float32")
     ranges = _attention_ranges(maps, value_range)
+    stage_titles = {stage[0]: stage[1] for stage in getattr(model, "stages", ())}
 
     panels = 1 + len(names)
     columns = min(panels, 4)
@@ -257,7 +252,7 @@ def attention_overlay(
         axis.imshow(gray, cmap="gray", vmin=0.0, vmax=1.0)
         axis.imshow(maps[name], cmap=cmap, vmin=low, vmax=high, alpha=alpha)
         stage = name.split("_")[0]
-        axis.set_title(f"{name} ({_STAGE_TITLES.get(stage, stage)})", fontsize=10)
+        axis.set_title(f"{name} ({stage_titles.get(stage, stage)})", fontsize=10)
         # Opaque colour bars: the overlays' transparency would wash them out.
         scales.append((axis, ScalarMappable(norm=Normalize(vmin=low, vmax=high), cmap=cmap)))
     for index, axis in enumerate(axes.flat):
@@ -301,8 +296,9 @@ def attention_maps(model, image, *, block_names=None):
     photo = _as_rgb(image, "image")
     height, width = photo.shape[:2]
     outputs = model.attention_model(names)(photo[None], training=False)
-    padded_height = -(-height // 4) * 4
-    padded_width = -(-width // 4) * 4
+    multiple = model.pad_multiple
+    padded_height = -(-height // multiple) * multiple
+    padded_width = -(-width // multiple) * multiple
     maps = {}
     for name in names:
         weights = np.asarray(outputs[name], dtype="float32")[0, :, :, 0]
@@ -325,12 +321,7 @@ def default_attention_blocks(model):
 def save_figure(figure, path, *, dpi=100):
     """Saves a figure atomically: a temporary file next to `path`, renamed into place."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"Cannot write '{path}': the folder '{folder}' does not exist. Create it "
-            "first or pass another path."
-        )
+    check_output_folder(path)
     file_format = (os.path.splitext(path)[1].lstrip(".") or "png").lower()
     return write_atomically(
         path, lambda file: figure.savefig(file, dpi=dpi, format=file_format)
@@ -387,31 +378,7 @@ def _as_rgb(image, role):
     """A path, PIL image or array -> float32 (H, W, 3) in [0, 1]."""
     if isinstance(image, (str, os.PathLike)):
         return load_image(image)
-    if isinstance(image, Image.Image):
-        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            array = np.asarray(image, dtype="float32") / 65535.0
-        else:
-            array = np.asarray(image.convert("RGB"), dtype="float32") / 255.0
-        image = array
-    array = np.asarray(image)
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=-1)
-    if array.ndim != 3 or array.shape[-1] not in (3, 4):
-        raise ValueError(
-            f"The {role} image must have shape (height, width, 3). Received: "
-            f"shape={array.shape}"
-        )
-    array = array[:, :, :3]
-    if array.dtype == np.uint8:
-        return array.astype("float32") / 255.0
-    if array.dtype == np.uint16:
-        return array.astype("float32") / 65535.0
-    if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(
-            f"The {role} image must be float in [0, 1], uint8 or uint16. Received: "
-            f"dtype={array.dtype}"
-        )
-    return np.clip(array.astype("float32"), 0.0, 1.0)
+    return to_float_rgb(image, role=role)
 
 
 def _score_text(sharp_8bit, image_8bit):

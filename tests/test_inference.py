@@ -22,17 +22,20 @@ from PIL import Image
 from PIL import ImageCms
 
 from keras_attn_deblur import AttnDeblurNet
+from keras_attn_deblur import Deblurrer
 from keras_attn_deblur import inference
 from keras_attn_deblur import psnr
-from keras_attn_deblur.data.decode import ImageReadError
-from keras_attn_deblur.data.decode import load_image_samples
 from keras_attn_deblur.inference import FolderSummary
+from keras_attn_deblur.inference import batch
 from keras_attn_deblur.inference import deblur
 from keras_attn_deblur.inference import deblur_file
 from keras_attn_deblur.inference import deblur_folder
 from keras_attn_deblur.inference import plan_tiles
-from keras_attn_deblur.inference import receptive_field
-from tests.data.test_decode import _write_png16
+from keras_attn_deblur.inference import tiling
+from keras_attn_deblur.io import encode
+from keras_attn_deblur.io.decode import ImageReadError
+from keras_attn_deblur.io.decode import load_image_samples
+from tests.io.test_decode import _write_png16
 
 TINY = {"filters": (4, 8, 8), "blocks_per_stage": 1, "kernel_size": 3}
 EXIF_ORIENTATION = 0x0112
@@ -95,7 +98,7 @@ def _assert_one_line_error(error, path, *words):
 
 
 def test_receptive_field_matches_a_perturbation_measurement(model):
-    size, radius = receptive_field(model)
+    size, radius = model.receptive_field()
     image = _photo(128, 128, dtype="float32")[None]
     base = model.predict_on_batch(image)[0]
     extents, reaches = [], []
@@ -112,7 +115,7 @@ def test_receptive_field_matches_a_perturbation_measurement(model):
     assert max(reaches) <= radius and max(extents) <= 2 * radius + 1
     assert max(reaches) >= radius - 3 and max(extents) >= size - 4
     assert (size, radius) == (81, 42)
-    assert receptive_field(AttnDeblurNet()) == (377, 190)
+    assert AttnDeblurNet().receptive_field() == (377, 190)
 
 
 @pytest.mark.parametrize(
@@ -134,7 +137,7 @@ def test_tile_grid_covers_the_padded_image(model, height, width, tile_size, over
         assert all(earlier + tile - later >= overlap for earlier, later in zip(starts, starts[1:]))
         if tile_size is not None:
             assert tile <= tile_size
-        weights = inference._axis_weights(starts, tile, length, overlap)
+        weights = tiling.axis_weights(starts, tile, length, overlap)
         total = np.zeros(length)
         for start, weight in zip(starts, weights):
             total[start : start + tile] += weight
@@ -145,13 +148,13 @@ def test_tile_grid_covers_the_padded_image(model, height, width, tile_size, over
 def test_auto_tiles_fit_the_memory_budget():
     patent = AttnDeblurNet()
     plan = plan_tiles(patent, 4000, 6000)
-    tile_bytes = plan.tile_height * plan.tile_width * inference.activation_bytes_per_pixel(patent)
-    band_bytes = plan.tile_height * plan.padded_width * inference._BAND_BYTES_PER_PIXEL
+    tile_bytes = plan.tile_height * plan.tile_width * patent.activation_bytes_per_pixel()
+    band_bytes = plan.tile_height * plan.padded_width * tiling._BAND_BYTES_PER_PIXEL
     assert plan.tile_count > 1
     assert tile_bytes + band_bytes <= inference.DEFAULT_MEMORY_BUDGET_MB * 2**20
     assert plan.computed_pixels < 1.1 * plan.padded_height * plan.padded_width
     assert plan_tiles(patent, 720, 1280).tile_count == 1  # a GoPro frame runs whole
-    assert inference.activation_bytes_per_pixel(patent) == 4 * (6 * 64 + 16)
+    assert patent.activation_bytes_per_pixel() == 4 * (6 * 64 + 16)
 
 
 # === Whole image, tiles, ensemble, precision ===
@@ -170,7 +173,7 @@ def test_tiled_matches_whole_image(model):
     # SPEC network.
     height, width = 1152, 2048
     image = _photo(height, width, dtype="float32")
-    _, radius = receptive_field(model)
+    _, radius = model.receptive_field()
     for overlap, tolerance in ((radius, 1e-5), (32, 1.0 / 255.0)):
         whole = deblur(model, image, tile_overlap=overlap, memory_budget_mb=10**6)
         tiled = deblur(model, image, tile_overlap=overlap, tile_size=512)
@@ -214,10 +217,10 @@ def test_bfloat16_is_close_to_float32_and_cached(model):
     decibels = float(psnr(full[None], half[None], max_val=1.0)[0])
     print(f"PSNR(bfloat16, float32) = {decibels:.1f} dB")
     assert decibels > 35.0
-    copy = inference._model_for_precision(model, "bfloat16")
-    assert copy is inference._model_for_precision(model, "bfloat16")
+    copy = Deblurrer(model, precision="bfloat16").network
+    assert copy is Deblurrer(model, precision="bfloat16").network
     assert copy is not model and copy.dtype_policy.name == "mixed_bfloat16"
-    assert inference._model_for_precision(model, "float32") is model
+    assert Deblurrer(model, precision="float32").network is model
     # Weights changed after caching reach the copy.
     other = _tiny_model(seed=1)
     weights = model.get_weights()
@@ -419,6 +422,45 @@ def test_bad_arguments_are_named(model, options, word):
         deblur(model, _photo(300, 300), **options)
 
 
+def test_deblurrer_gives_what_deblur_gives(model):
+    image = _photo(96, 128)
+    for options in ({}, {"tile_size": 64, "tile_overlap": 8}, {"ensemble": True, "batch_size": 2}):
+        deblurrer = Deblurrer(model, **options)
+        np.testing.assert_array_equal(deblurrer(image), deblur(model, image, **options))
+        np.testing.assert_array_equal(deblur(deblurrer, image), deblurrer(image))
+        assert Deblurrer(model, **deblurrer.options()).options() == deblurrer.options()
+    picture = Image.fromarray(image)
+    np.testing.assert_array_equal(
+        np.asarray(Deblurrer(model)(picture)), np.asarray(deblur(model, picture))
+    )
+    with pytest.raises(TypeError, match="not along with a Deblurrer"):
+        deblur(Deblurrer(model), image, ensemble=True)
+
+
+@pytest.mark.parametrize(
+    "options, word",
+    [({"tile_size": 10}, "tile_size=10"), ({"tile_overlap": -1}, "tile_overlap=-1"),
+     ({"precision": "float8"}, "precision='float8'"), ({"batch_size": 0}, "batch_size=0"),
+     ({"memory_budget_mb": float("inf")}, "memory_budget_mb=inf"),
+     ({"ensemble": "yes"}, "ensemble='yes'")],  # fmt: skip
+)
+def test_deblurrer_checks_its_options_once_at_construction(model, monkeypatch, options, word):
+    with pytest.raises(ValueError, match=word.replace("[", r"\[").replace(".", r"\.")):
+        Deblurrer(model, **options)
+    # Built once, a Deblurrer does not check its options again for each image.
+    checks = []
+    real_check = tiling.check_tiling_options
+    for module in ("deblurrer", "tiling"):
+        monkeypatch.setattr(
+            f"keras_attn_deblur.inference.{module}.check_tiling_options",
+            lambda *args: checks.append(args) or real_check(*args),
+        )
+    deblurrer = Deblurrer(model, tile_size=64, tile_overlap=8)
+    for seed in range(3):
+        deblurrer(_photo(40, 52, seed=seed))
+    assert len(checks) == 1
+
+
 # === Memory ===
 
 
@@ -546,7 +588,7 @@ def test_folder_recursive_mirrors_subfolders(model, tmp_path):
 def test_a_crash_while_writing_leaves_no_partial_image(model, tmp_path, monkeypatch, failure):
     _make_folder(tmp_path / "in")
     output_dir = tmp_path / "out"
-    real_encode = inference._encode
+    real_encode = encode.encode_image
 
     def half_written(file, *args):
         buffer = io.BytesIO()
@@ -560,9 +602,9 @@ def test_a_crash_while_writing_leaves_no_partial_image(model, tmp_path, monkeypa
         raise OSError(28, "No space left on device")
 
     if failure == "rename":
-        monkeypatch.setattr(inference.os, "replace", failing_replace)
+        monkeypatch.setattr(os, "replace", failing_replace)
     else:
-        monkeypatch.setattr(inference, "_encode", half_written)
+        monkeypatch.setattr(encode, "encode_image", half_written)
     if failure == "interrupt":
         with pytest.raises(KeyboardInterrupt):
             deblur_folder(model, tmp_path / "in", output_dir, progress=False)
@@ -592,7 +634,7 @@ def test_output_folder_that_is_a_file_fails_at_start(model, tmp_path, monkeypatc
     not_a_folder = tmp_path / "out.png"
     not_a_folder.write_bytes(b"a file")
     calls = []
-    monkeypatch.setattr(inference, "load_image_samples", lambda path: calls.append(path))
+    monkeypatch.setattr(batch, "load_image_samples", lambda path: calls.append(path))
     with pytest.raises(NotADirectoryError) as error:
         deblur_folder(model, tmp_path / "in", not_a_folder, progress=False)
     _assert_one_line_error(error, not_a_folder, "is a file, not a folder")

@@ -98,7 +98,7 @@ def test_export_overwrite_refuses_a_folder_that_is_not_an_export(tmp_path, tiny_
 
 
 def test_tall_16_bit_png_decodes_in_bounded_memory(tmp_path):
-    from tests.data.test_decode import _write_png16  # an encoder written from the PNG spec
+    from tests.io.test_decode import _write_png16  # an encoder written from the PNG spec
 
     samples = np.random.default_rng(0).integers(0, 65536, (6000, 3, 3), dtype=np.uint16)
     path = tmp_path / "tall16.png"

@@ -22,11 +22,11 @@ from keras_attn_deblur.data.augment import random_rot90_pair
 from keras_attn_deblur.data.datasets import make_dataset
 from keras_attn_deblur.data.datasets import resolve_pipeline
 from keras_attn_deblur.data.datasets import synthetic_dataset
-from keras_attn_deblur.data.decode import ImageReadError
-from keras_attn_deblur.data.decode import image_samples
-from keras_attn_deblur.data.decode import image_size
-from keras_attn_deblur.data.decode import load_image
-from keras_attn_deblur.data.decode import load_image_samples
+from keras_attn_deblur.io.decode import ImageReadError
+from keras_attn_deblur.io.decode import image_samples
+from keras_attn_deblur.io.decode import image_size
+from keras_attn_deblur.io.decode import load_image
+from keras_attn_deblur.io.decode import load_image_samples
 from keras_attn_deblur.data.pairs import ImagePair
 from keras_attn_deblur.data.pairs import PairError
 from keras_attn_deblur.data.pairs import folder_pairs

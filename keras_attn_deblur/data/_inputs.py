@@ -8,8 +8,8 @@ import os
 import numpy as np
 
 from keras_attn_deblur._utils.validation import is_integer
-from keras_attn_deblur.data.decode import image_size
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import image_size
+from keras_attn_deblur.io.decode import load_image
 
 # Independent random streams derived from one seed (see `batch_rng`).
 ORDER_STREAM = 0

@@ -33,9 +33,9 @@ import warnings
 
 from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
 from keras_attn_deblur._utils.paths import is_image_name
-from keras_attn_deblur.data.decode import ImageReadError
-from keras_attn_deblur.data.decode import image_size
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import ImageReadError
+from keras_attn_deblur.io.decode import image_size
+from keras_attn_deblur.io.decode import load_image
 
 _ON_ERROR_OPTIONS = ("raise", "skip")
 _VERIFY_OPTIONS = ("header", "full")

@@ -19,7 +19,7 @@ from keras_attn_deblur.data.augment import normalize_size
 from keras_attn_deblur.data.augment import random_crop_pair
 from keras_attn_deblur.data.augment import random_flip_pair
 from keras_attn_deblur.data.augment import random_rot90_pair
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import load_image
 from keras_attn_deblur.data.synthetic.pipeline import check_blur_and_margin
 from keras_attn_deblur.data.synthetic.pipeline import list_photos
 from keras_attn_deblur.data.synthetic.pipeline import synthetic_example

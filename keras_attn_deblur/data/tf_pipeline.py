@@ -28,7 +28,7 @@ from keras_attn_deblur._utils.validation import check_positive_int
 from keras_attn_deblur.data import _inputs
 from keras_attn_deblur.data.augment import center_crop_pair
 from keras_attn_deblur.data.augment import normalize_size
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import load_image
 from keras_attn_deblur.data.synthetic.pipeline import check_blur_and_margin
 from keras_attn_deblur.data.synthetic.pipeline import list_photos
 from keras_attn_deblur.data.synthetic.pipeline import synthetic_example

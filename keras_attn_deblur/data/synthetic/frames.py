@@ -21,7 +21,7 @@ import numpy as np
 from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
 from keras_attn_deblur._utils.validation import check_choice
 from keras_attn_deblur._utils.validation import check_positive_int
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import load_image
 from keras_attn_deblur.data.synthetic._checks import as_generator
 from keras_attn_deblur.data.synthetic._checks import check_number
 from keras_attn_deblur.data.synthetic._checks import check_range

@@ -14,9 +14,8 @@ datasets contain to one shape, `(height, width, 3)`:
 16-bit colour PNGs (RGB, RGBA and grayscale with alpha) are the one case
 Pillow cannot read at full precision: it opens them as 8-bit `RGB`/`RGBA` and
 keeps only the high byte of each sample. Those files are decoded here instead
-by a small PNG reader that uses only `zlib` and NumPy (`_decode_16_bit_png`):
-it inflates the IDAT stream, undoes the five PNG row filters and the Adam7
-interlacing, and keeps all 16 bits. Pillow still reads the header, so the
+by a small PNG reader that uses only `zlib` and NumPy (`io.png16`), which
+keeps all 16 bits. Pillow still reads the header, so the
 size, the decompression-bomb limit and the EXIF orientation are checked the
 same way for every file.
 
@@ -27,7 +26,6 @@ failure is an `ImageReadError` whose one-line message names the file, the
 problem and the fix.
 """
 
-import math
 import os
 import struct
 import zlib
@@ -36,30 +34,21 @@ import numpy as np
 from PIL import Image
 from PIL import ImageOps
 
+from keras_attn_deblur._utils.errors import one_line
+from keras_attn_deblur.io import png16
+from keras_attn_deblur.io.convert import SIXTEEN_BIT_GRAY_MODES
+from keras_attn_deblur.io.convert import pil_to_float_rgb
+from keras_attn_deblur.io.convert import samples_to_float_rgb
+
 _EXIF_ORIENTATION_TAG = 0x0112
 _SWAPPED_ORIENTATIONS = (5, 6, 7, 8)
-_SIXTEEN_BIT_GRAY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# PNG colour type -> samples per pixel, for the 16-bit colour types that
-# Pillow reduces to 8 bits: truecolour, grayscale + alpha, truecolour + alpha.
-_SIXTEEN_BIT_COLOUR_TYPES = {2: 3, 4: 2, 6: 4}
-# Adam7 passes: (first row, first column, row step, column step).
-_ADAM7_PASSES = (
-    (0, 0, 8, 8),
-    (0, 4, 8, 8),
-    (4, 0, 8, 4),
-    (0, 2, 4, 4),
-    (2, 0, 4, 2),
-    (0, 1, 2, 2),
-    (1, 0, 2, 1),
-)
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, struct.error)
 _REMOVE_FIX = "Re-download or re-export the file, or remove it from the dataset."
 # Pillow modes kept as they are by `load_image_samples`, and the modes that
 # are converted first (to the nearest mode that can hold restored pixels).
 _KEPT_MODES = ("L", "LA", "RGB", "RGBA")
 _CONVERTED_MODES = {"1": "L", "La": "LA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB"}
-_SIXTEEN_BIT_COLOUR_MODES = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}
+_FLOAT_FIX = "Save it as an 8- or 16-bit PNG."
 # Lossless TIFF compressions worth carrying over to a rewritten file.
 _TIFF_COMPRESSIONS = ("tiff_lzw", "tiff_deflate", "tiff_adobe_deflate", "packbits")
 
@@ -81,7 +70,7 @@ class ImageReadError(ValueError):
     Example:
 
     ```python
-    from keras_attn_deblur.data.decode import ImageReadError, load_image
+    from keras_attn_deblur.io.decode import ImageReadError, load_image
 
     try:
         load_image("/datasets/missing.png")
@@ -125,7 +114,7 @@ def load_image(path):
     Example:
 
     ```python
-    from keras_attn_deblur.data.decode import load_image
+    from keras_attn_deblur.io.decode import load_image
 
     sharp = load_image("GOPRO_Large/test/GOPR0384_11_00/sharp/000001.png")
     sharp.shape, sharp.dtype  # ((720, 1280, 3), dtype('float32'))
@@ -134,25 +123,16 @@ def load_image(path):
     path = os.fspath(path)
     with _open_image(path) as image:
         orientation = _exif_orientation(image)
-        if image.format == "PNG" and _png_sixteen_bit_colour_type(path) is not None:
-            try:
-                samples = _decode_16_bit_png(path)
-            except _DECODE_ERRORS as error:
-                raise ImageReadError(
-                    path, f"is truncated or corrupt ({_one_line(error)})", _REMOVE_FIX
-                ) from error
-            rgb = _apply_orientation(_sixteen_bit_to_rgb(samples), orientation)
-            return np.ascontiguousarray(rgb)
+        if image.format == "PNG" and png16.sixteen_bit_colour_type(path) is not None:
+            samples = _decode_png16(path)
+            return np.ascontiguousarray(
+                _apply_orientation(samples_to_float_rgb(samples), orientation)
+            )
+        image = _load_oriented(image, path)
         try:
-            image.load()
-        except Image.DecompressionBombError as error:
-            raise _bomb_error(path, error) from error
-        except _DECODE_ERRORS as error:
-            raise ImageReadError(
-                path, f"is truncated or corrupt ({_one_line(error)})", _REMOVE_FIX
-            ) from error
-        image = ImageOps.exif_transpose(image)
-        return _to_float_rgb(image, path)
+            return pil_to_float_rgb(image)
+        except ValueError as error:
+            raise ImageReadError(path, str(error), _FLOAT_FIX) from error
 
 
 def load_image_samples(path):
@@ -193,7 +173,7 @@ def load_image_samples(path):
     Example:
 
     ```python
-    from keras_attn_deblur.data.decode import load_image_samples
+    from keras_attn_deblur.io.decode import load_image_samples
 
     samples, mode, info = load_image_samples("photo.jpg")
     samples.dtype, mode, info["format"]  # (dtype('uint8'), 'RGB', 'JPEG')
@@ -203,33 +183,40 @@ def load_image_samples(path):
     with _open_image(path) as image:
         orientation = _exif_orientation(image)
         info = _saved_metadata(image)
-        colour_type = (
-            _png_sixteen_bit_colour_type(path) if image.format == "PNG" else None
-        )
-        if colour_type is not None:
-            try:
-                samples = _decode_16_bit_png(path)
-            except _DECODE_ERRORS as error:
-                raise ImageReadError(
-                    path, f"is truncated or corrupt ({_one_line(error)})", _REMOVE_FIX
-                ) from error
+        if image.format == "PNG" and png16.sixteen_bit_colour_type(path) is not None:
+            samples = _decode_png16(path)
             samples = _apply_orientation(samples.astype(np.uint16), orientation)
-            mode = _SIXTEEN_BIT_COLOUR_MODES[samples.shape[-1]]
+            mode = png16.SIXTEEN_BIT_COLOUR_MODES[samples.shape[-1]]
             return np.ascontiguousarray(samples), mode, info
-        try:
-            image.load()
-        except Image.DecompressionBombError as error:
-            raise _bomb_error(path, error) from error
-        except _DECODE_ERRORS as error:
-            raise ImageReadError(
-                path, f"is truncated or corrupt ({_one_line(error)})", _REMOVE_FIX
-            ) from error
-        image = ImageOps.exif_transpose(image)
+        image = _load_oriented(image, path)
         try:
             samples, mode = image_samples(image)
         except ValueError as error:
-            raise ImageReadError(path, str(error), "Save it as an 8- or 16-bit PNG.") from error
+            raise ImageReadError(path, str(error), _FLOAT_FIX) from error
         return samples, mode, info
+
+
+def _decode_png16(path):
+    """`png16.decode_png16(path)`, its failures as an `ImageReadError`."""
+    try:
+        return png16.decode_png16(path)
+    except _DECODE_ERRORS as error:
+        raise ImageReadError(
+            path, f"is truncated or corrupt ({one_line(error)})", _REMOVE_FIX
+        ) from error
+
+
+def _load_oriented(image, path):
+    """Decodes all of `image` (so truncation shows here) and applies its EXIF orientation."""
+    try:
+        image.load()
+    except Image.DecompressionBombError as error:
+        raise _bomb_error(path, error) from error
+    except _DECODE_ERRORS as error:
+        raise ImageReadError(
+            path, f"is truncated or corrupt ({one_line(error)})", _REMOVE_FIX
+        ) from error
+    return ImageOps.exif_transpose(image)
 
 
 def _saved_metadata(image):
@@ -275,7 +262,7 @@ def image_samples(image):
             message says what is wrong, worded to follow a file name.
     """
     mode = image.mode
-    if mode in _SIXTEEN_BIT_GRAY_MODES:
+    if mode in SIXTEEN_BIT_GRAY_MODES:
         samples = np.asarray(image)
         if samples.size and (samples.min() < 0 or samples.max() > 65535):
             raise ValueError(
@@ -318,7 +305,7 @@ def image_size(path):
     Example:
 
     ```python
-    from keras_attn_deblur.data.decode import image_size
+    from keras_attn_deblur.io.decode import image_size
 
     image_size("GOPRO_Large/test/GOPR0384_11_00/blur/000001.png")  # (720, 1280)
     ```
@@ -397,14 +384,10 @@ def _text_hint(path):
 def _bomb_error(path, error):
     return ImageReadError(
         path,
-        f"is larger than Pillow's decompression-bomb limit ({_one_line(error).rstrip('.')})",
+        f"is larger than Pillow's decompression-bomb limit ({one_line(error).rstrip('.')})",
         "If you trust the file, raise the limit before loading, e.g. "
         "`PIL.Image.MAX_IMAGE_PIXELS = 500_000_000` (or `None` to switch the check off).",
     )
-
-
-def _one_line(error):
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _exif_orientation(image):
@@ -418,31 +401,6 @@ def _exif_orientation(image):
     except _DECODE_ERRORS:
         return 1
     return orientation if orientation in range(1, 9) else 1
-
-
-def _to_float_rgb(image, path):
-    if image.mode in _SIXTEEN_BIT_GRAY_MODES:
-        gray = np.asarray(image).astype(np.float32) / 65535.0
-        gray = np.clip(gray, 0.0, 1.0)
-        return np.repeat(gray[:, :, None], 3, axis=-1)
-    if image.mode == "F":
-        raise ImageReadError(
-            path,
-            "holds 32-bit floating-point samples, whose value range is unknown",
-            "Save it as an 8- or 16-bit PNG.",
-        )
-    if image.mode != "RGB":
-        # "L", "1", "P", "LA", "PA", "RGBA", "CMYK", "YCbCr", ...: alpha is
-        # dropped, not composited, so the stored RGB values are kept.
-        image = image.convert("RGB")
-    return np.asarray(image, dtype=np.float32) / 255.0
-
-
-def _sixteen_bit_to_rgb(samples):
-    """(H, W, C) uint16 PNG samples (C = 2, 3 or 4) -> float32 RGB in [0, 1]."""
-    if samples.shape[-1] == 2:  # grayscale + alpha
-        samples = np.repeat(samples[:, :, :1], 3, axis=-1)
-    return samples[:, :, :3].astype(np.float32) / 65535.0
 
 
 def _apply_orientation(array, orientation):
@@ -462,149 +420,3 @@ def _apply_orientation(array, orientation):
     if orientation == 8:
         return np.rot90(array, k=1)
     return array
-
-
-def _png_sixteen_bit_colour_type(path):
-    """The PNG colour type when the file is a 16-bit colour PNG, else `None`."""
-    with open(path, "rb") as file:
-        start = file.read(33)
-    if len(start) < 33 or not start.startswith(_PNG_SIGNATURE) or start[12:16] != b"IHDR":
-        return None
-    bit_depth, colour_type = start[24], start[25]
-    if bit_depth == 16 and colour_type in _SIXTEEN_BIT_COLOUR_TYPES:
-        return colour_type
-    return None
-
-
-def _decode_16_bit_png(path):
-    """Decodes a 16-bit colour PNG to (H, W, C) uint16 with NumPy and zlib.
-
-    Raises `ValueError` or `zlib.error` for a truncated or corrupt file.
-    """
-    with open(path, "rb") as file:
-        data = file.read()
-    header = None
-    compressed = []
-    position = len(_PNG_SIGNATURE)
-    while position + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[position : position + 8])
-        body = data[position + 8 : position + 8 + length]
-        if len(body) < length:
-            break  # truncated chunk; the size check below reports it
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            compressed.append(body)
-        elif kind == b"IEND":
-            break
-        position += 12 + length
-    if header is None or len(header) != 13:
-        raise ValueError("the PNG header chunk is missing")
-    width, height, _, colour_type, compression, filter_method, interlace = struct.unpack(
-        ">IIBBBBB", header
-    )
-    if compression != 0 or filter_method != 0 or interlace not in (0, 1):
-        raise ValueError("unknown PNG compression, filter or interlace method")
-    channels = _SIXTEEN_BIT_COLOUR_TYPES[colour_type]
-    bytes_per_pixel = 2 * channels
-    if interlace:
-        passes = [
-            (top, left, row_step, column_step)
-            for top, left, row_step, column_step in _ADAM7_PASSES
-            if height > top and width > left
-        ]
-    else:
-        passes = [(0, 0, 1, 1)]
-    pass_shapes = [
-        (-(-(height - top) // row_step), -(-(width - left) // column_step))
-        for top, left, row_step, column_step in passes
-    ]
-    expected = sum(rows * (1 + columns * bytes_per_pixel) for rows, columns in pass_shapes)
-    raw = zlib.decompressobj().decompress(b"".join(compressed), expected)
-    if len(raw) < expected:
-        raise ValueError(f"image data ends early ({len(raw)} of {expected} bytes)")
-    pixels = np.empty((height, width, bytes_per_pixel), dtype=np.uint8)
-    offset = 0
-    for (top, left, row_step, column_step), (rows, columns) in zip(passes, pass_shapes):
-        size = rows * (1 + columns * bytes_per_pixel)
-        scanlines = np.frombuffer(raw, np.uint8, size, offset).reshape(rows, -1)
-        pixels[top::row_step, left::column_step] = _unfilter_in_bands(scanlines, bytes_per_pixel)
-        offset += size
-    return pixels.reshape(height, -1).view(">u2").reshape(height, width, channels)
-
-
-# Elements of int16 working memory per band of rows in `_unfilter` (64 MB an array).
-_BAND_ELEMENTS = 2**25
-
-
-def _unfilter_in_bands(scanlines, bytes_per_pixel):
-    """`_unfilter` over bands of rows, so that memory grows with the pixel count.
-
-    One band of `R` rows and `C` columns needs `(R + C) x R` working
-    elements (the diagonal shear); bands keep that under `_BAND_ELEMENTS`, each
-    band starting from the last decoded row of the one above.
-    """
-    rows = scanlines.shape[0]
-    columns = (scanlines.shape[1] - 1) // bytes_per_pixel
-    per_row = max(1, columns * bytes_per_pixel)
-    band = int(min(_BAND_ELEMENTS / per_row, math.sqrt(_BAND_ELEMENTS / bytes_per_pixel)))
-    band = max(8, min(rows, band))
-    decoded = np.empty((rows, columns, bytes_per_pixel), dtype=np.uint8)
-    previous = np.zeros((columns, bytes_per_pixel), dtype=np.int16)
-    for start in range(0, rows, band):
-        decoded[start : start + band] = _unfilter(scanlines[start : start + band],
-                                                  bytes_per_pixel, previous)  # fmt: skip
-        previous = decoded[min(start + band, rows) - 1].astype(np.int16)
-    return decoded
-
-
-def _unfilter(scanlines, bytes_per_pixel, previous=None):
-    """Undoes PNG row filtering: (rows, 1 + columns * bpp) -> (rows, columns, bpp) uint8.
-
-    Each byte is predicted from its left (a), upper (b) and upper-left (c)
-    neighbours, already decoded; `previous` is the decoded row above the
-    first one (zeros at the top of the image). Every pixel on an
-    anti-diagonal `row + column = t` depends only on the diagonals `t - 1`
-    and `t - 2`, so the rows are sheared until those diagonals are array rows
-    and each step decodes one whole diagonal with NumPy: `rows + columns`
-    steps, not `rows * columns`.
-    """
-    filters = scanlines[:, 0].astype(np.int16)
-    if filters.size and filters.max() > 4:
-        raise ValueError(f"unknown PNG row filter {int(filters.max())}")
-    rows = scanlines.shape[0]
-    columns = (scanlines.shape[1] - 1) // bytes_per_pixel
-    filtered = scanlines[:, 1:].reshape(rows, columns, bytes_per_pixel).astype(np.int16)
-    row_index = np.arange(rows)[:, None]
-    diagonal_index = row_index + np.arange(columns)[None, :]
-    # sheared[t, i] = filtered[i, t - i]; decoded[t + 2, i + 1] = pixel (i, t - i).
-    # The zero border stands for the bytes outside the image, which PNG takes as 0;
-    # column 0 holds the row above (pixel (-1, c) at decoded[c + 1, 0]).
-    sheared = np.zeros((rows + columns, rows, bytes_per_pixel), dtype=np.int16)
-    sheared[diagonal_index, row_index] = filtered
-    decoded = np.zeros((rows + columns + 1, rows + 1, bytes_per_pixel), dtype=np.int16)
-    if previous is not None:
-        decoded[1 : columns + 1, 0] = previous
-    filters = filters[:, None]
-    for t in range(rows + columns - 1):
-        first, last = max(0, t - columns + 1), min(rows - 1, t)
-        kind = filters[first : last + 1]
-        left = decoded[t + 1, first + 1 : last + 2]
-        up = decoded[t + 1, first : last + 1]
-        up_left = decoded[t, first : last + 1]
-        estimate = left + up - up_left
-        distance_left = np.abs(estimate - left)
-        distance_up = np.abs(estimate - up)
-        distance_up_left = np.abs(estimate - up_left)
-        paeth = np.where(
-            (distance_left <= distance_up) & (distance_left <= distance_up_left),
-            left,
-            np.where(distance_up <= distance_up_left, up, up_left),
-        )
-        prediction = np.select(
-            [kind == 1, kind == 2, kind == 3, kind == 4],
-            [left, up, (left + up) >> 1, paeth],
-            0,
-        )
-        decoded[t + 2, first + 1 : last + 2] = (sheared[t, first : last + 1] + prediction) & 0xFF
-    return decoded[diagonal_index + 2, row_index + 1].astype(np.uint8)

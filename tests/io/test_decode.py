@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_attn_deblur.data.decode import ImageReadError
-from keras_attn_deblur.data.decode import image_size
-from keras_attn_deblur.data.decode import load_image
+from keras_attn_deblur.io.decode import ImageReadError
+from keras_attn_deblur.io.decode import image_size
+from keras_attn_deblur.io.decode import load_image
 
 HEIGHT, WIDTH = 24, 32
 EXIF_ORIENTATION = 0x0112
@@ -326,7 +326,7 @@ def test_image_read_error_is_a_value_error_and_pickles():
 
 
 def test_samples_keep_bit_depth_channels_and_alpha(tmp_path):
-    from keras_attn_deblur.data.decode import load_image_samples
+    from keras_attn_deblur.io.decode import load_image_samples
 
     rgba = _random_uint8((HEIGHT, WIDTH, 4))
     Image.fromarray(rgba).save(tmp_path / "rgba.png")
@@ -354,7 +354,7 @@ def test_samples_keep_bit_depth_channels_and_alpha(tmp_path):
 def test_samples_turn_upright_and_keep_exif_and_icc(tmp_path):
     from PIL import ImageCms
 
-    from keras_attn_deblur.data.decode import load_image_samples
+    from keras_attn_deblur.io.decode import load_image_samples
 
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     exif = Image.Exif()
@@ -375,7 +375,7 @@ def test_samples_turn_upright_and_keep_exif_and_icc(tmp_path):
 
 
 def test_samples_of_float_images_are_refused(tmp_path):
-    from keras_attn_deblur.data.decode import load_image_samples
+    from keras_attn_deblur.io.decode import load_image_samples
 
     path = tmp_path / "depth.tif"
     Image.fromarray(np.zeros((HEIGHT, WIDTH), np.float32)).save(path)
@@ -388,9 +388,9 @@ def test_samples_of_float_images_are_refused(tmp_path):
 def test_16_bit_colour_png_decoded_in_bands_of_rows(tmp_path, monkeypatch, interlace):
     # Bands of 8 rows (the smallest): each band starts from the row above it, so
     # every filter that reads the upper row crosses a band border.
-    from keras_attn_deblur.data import decode
+    from keras_attn_deblur.io import png16
 
-    monkeypatch.setattr(decode, "_BAND_ELEMENTS", 1)
+    monkeypatch.setattr(png16, "_BAND_ELEMENTS", 1)
     samples = _random_uint16((37, 9, 3), seed=7)
     path = tmp_path / "tall16.png"
     _write_png16(path, samples, colour_type=2, interlace=interlace)
