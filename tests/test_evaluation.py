@@ -171,7 +171,7 @@ def test_a_bad_pair_is_reported_and_the_others_are_scored(tmp_path):
 
 
 def test_card_metrics_follow_the_model_card_schema(tmp_path):
-    from keras_attn_deblur import card
+    from keras_attn_deblur.hub import card
 
     pairs = write_pairs(tmp_path, count=1)
     summary = evaluation.evaluate_pairs(tiny_model(), pairs, progress=False)

@@ -39,6 +39,7 @@ and/or `config: matlab` (the metric names say the variant too).
 
 import copy
 import importlib.resources
+import importlib.util
 import math
 import numbers
 import re
@@ -116,7 +117,7 @@ def _validate_metrics_entry(entry):
     if unknown:
         raise ValueError(
             f"Unknown keys {unknown} in `metrics`; the known keys are "
-            f"{METRIC_KEYS} (see keras_attn_deblur.card). Received: metrics={entry!r}"
+            f"{METRIC_KEYS} (see keras_attn_deblur.hub.card). Received: metrics={entry!r}"
         )
     missing = [key for key in _REQUIRED_METRICS if entry.get(key) is None]
     if missing:
@@ -244,7 +245,7 @@ def render_model_card(
     Example:
     ```python
     from keras_attn_deblur import AttnDeblurNet
-    from keras_attn_deblur.card import render_model_card
+    from keras_attn_deblur.hub.card import render_model_card
 
     card = render_model_card(
         AttnDeblurNet.from_preset("lite"),
@@ -258,13 +259,11 @@ def render_model_card(
     from huggingface_hub import ModelCard
     from huggingface_hub import ModelCardData
 
-    try:
-        import jinja2  # noqa: F401  (ModelCard.from_template needs it)
-    except ImportError as error:
+    if importlib.util.find_spec("jinja2") is None:  # ModelCard.from_template needs it
         raise ImportError(
             "Rendering a model card needs Jinja2: `pip install jinja2` (a "
             "dependency of keras-attn-deblur)."
-        ) from error
+        )
 
     defaults = load_card_defaults()
     evaluations = validate_metrics(metrics)
