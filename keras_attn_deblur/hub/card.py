@@ -46,6 +46,7 @@ import re
 
 import keras
 
+from keras_attn_deblur._utils.validation import check_positive_int
 from keras_attn_deblur.models.presets import PRESETS
 from keras_attn_deblur.models.presets import block_counts
 from keras_attn_deblur.version import __version__
@@ -136,11 +137,7 @@ def _validate_metrics_entry(entry):
                 )
             result[key] = value.strip()
         elif key in _INTEGER_METRICS:
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"`metrics[{key!r}]` must be a positive integer. Received: {value!r}"
-                )
-            result[key] = int(value)
+            result[key] = check_positive_int(f"metrics[{key!r}]", value)
         else:
             if (
                 not isinstance(value, numbers.Real)

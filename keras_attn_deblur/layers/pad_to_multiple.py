@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_attn_deblur._utils.validation import check_positive_int
+
 
 def _reflect_indices(size, padded_size):
     """Row indices that extend `range(size)` to `padded_size` by reflection.
@@ -43,11 +45,7 @@ class PadToMultiple(keras.layers.Layer):
 
     def __init__(self, multiple=4, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1:
-            raise ValueError(
-                f"`multiple` must be a positive integer. Received: multiple={multiple!r}"
-            )
-        self.multiple = multiple
+        self.multiple = check_positive_int("multiple", multiple)
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def call(self, inputs):

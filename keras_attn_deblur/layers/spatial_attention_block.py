@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_attn_deblur._utils.validation import check_positive_int
+
 
 @keras.saving.register_keras_serializable(package="keras_attn_deblur")
 class SpatialAttentionBlock(keras.layers.Layer):
@@ -67,11 +69,7 @@ class SpatialAttentionBlock(keras.layers.Layer):
             ("kernel_size", kernel_size),
             ("attention_reduction", attention_reduction),
         ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"`{arg_name}` must be a positive integer. "
-                    f"Received: {arg_name}={value!r}"
-                )
+            check_positive_int(arg_name, value)
         self.filters = filters
         self.kernel_size = kernel_size
         self.attention_reduction = attention_reduction
