@@ -50,6 +50,10 @@ from keras_attn_deblur.data.synthetic_blur import jpeg_compress
 from keras_attn_deblur.data.synthetic_blur import kernel_bank
 from keras_attn_deblur.data.synthetic_blur import linear_motion_kernel
 from keras_attn_deblur.data.synthetic_blur import nonuniform_blur
+from keras_attn_deblur.data.validation import spread
+from keras_attn_deblur.data.validation import synthetic_validation_pairs
+from keras_attn_deblur.data.validation import validation_data
+from keras_attn_deblur.data.validation import validation_set
 
 # Names served on first access, so that TensorFlow (and TFDS) load only when used.
 _LAZY_ATTRIBUTES = {
