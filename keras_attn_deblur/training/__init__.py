@@ -1,4 +1,4 @@
-"""The training recipe: compile a deblurring model and the callbacks of a real run.
+"""The training recipe: compile a model, the callbacks of a real run, and a whole run.
 
 ```python
 from keras_attn_deblur import training
@@ -421,16 +421,16 @@ def run(
             f"`batch_size` {batch_size} does not split evenly over {replicas} devices: "
             f"pass a multiple of {replicas}"
         )
-    train_ds, train_name = _training_data(
-        gopro, pairs, photos, blur_folder,
-        batch_size=batch_size, patch_size=patch_size, pipeline=pipeline, seed=seed,
-        steps_per_epoch=steps_per_epoch,
-    )  # fmt: skip
     chosen = [f"`{name}`" for name, value in (("val_pairs", val_pairs),
                                               ("val_photos", val_photos),
                                               ("no_val", no_val)) if value]  # fmt: skip
     if len(chosen) > 1:
         raise RunOptionsError(f"{' and '.join(chosen)} exclude each other: pass one")
+    train_ds, train_name = _training_data(
+        gopro, pairs, photos, blur_folder,
+        batch_size=batch_size, patch_size=patch_size, pipeline=pipeline, seed=seed,
+        steps_per_epoch=steps_per_epoch,
+    )  # fmt: skip
     val_set, val_name, val_split = (None, None, None) if no_val else validation_set(
         pairs=val_pairs, photos=val_photos, gopro=gopro, blur_folder=blur_folder,
         limit=val_limit, crop=val_crop, seed=seed,
