@@ -103,10 +103,10 @@ def _load_model(spec=None):
 
     from keras_attn_deblur import AttnDeblurNet
 
-    if spec:
-        from keras_attn_deblur.cli import load_model
-
-        return load_model(spec, warn_untrained=False)
+    if spec and spec.endswith(".keras"):
+        return keras.saving.load_model(spec, compile=False)
+    if spec:  # a bundled name, a save_pretrained folder or a Hub id
+        return AttnDeblurNet.from_pretrained(spec)
     keras.utils.set_random_seed(0)
     model = AttnDeblurNet()
     output_conv = model.get_layer("output_conv")

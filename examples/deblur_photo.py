@@ -17,10 +17,12 @@ import argparse
 import os
 import time
 
+import keras
+
+from keras_attn_deblur import AttnDeblurNet
 from keras_attn_deblur import psnr
 from keras_attn_deblur import ssim
 from keras_attn_deblur import visualize
-from keras_attn_deblur.cli import load_model
 from keras_attn_deblur.data import load_image
 from keras_attn_deblur.inference import deblur_file
 
@@ -59,7 +61,10 @@ def main():
     args = parser.parse_args()
     sharp_path = args.sharp or (EXAMPLE_SHARP if args.input == EXAMPLE else None)
 
-    model = load_model(args.model)
+    if args.model.endswith(".keras"):
+        model = keras.saving.load_model(args.model, compile=False)
+    else:  # a bundled name, a save_pretrained folder or a Hub id
+        model = AttnDeblurNet.from_pretrained(args.model)
     os.makedirs(args.output_dir, exist_ok=True)
     stem = os.path.splitext(os.path.basename(args.input))[0]
     restored_path = os.path.join(args.output_dir, f"{stem}_restored.png")

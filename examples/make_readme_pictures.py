@@ -128,10 +128,10 @@ def main(argv=None):
     blurry = downscale(data.average_frames(frames, space="linear"), args.downscale)
     sharp = downscale(frames[half], args.downscale)
 
-    if args.model:
-        from keras_attn_deblur.cli import load_model
-
-        model = load_model(args.model)
+    if args.model and args.model.endswith(".keras"):
+        model = keras.saving.load_model(args.model, compile=False)
+    elif args.model:  # a bundled name, a save_pretrained folder or a Hub id
+        model = kad.AttnDeblurNet.from_pretrained(args.model)
     else:
         model = train_for(paths, args)
     draw(model, blurry, sharp, args)

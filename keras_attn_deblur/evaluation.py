@@ -130,7 +130,7 @@ class EvaluationSummary:
         return "\n".join(text + [footer])
 
     def card_metrics(self, dataset, split, *, method=_MODEL, **extra):
-        """The means of one method in the model-card schema of `keras_attn_deblur.card`.
+        """The means of one method in the model-card schema of `keras_attn_deblur.hub.card`.
 
         Args:
             dataset: str. Name of the evaluation set, e.g. `"GoPro"`.

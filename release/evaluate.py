@@ -9,9 +9,10 @@ How to run (from the project root, with `runs/release/data` from build_data.py):
    default the CPU run's `best.keras`) is written with
    `save_pretrained(weights_dtype="float16")` to a staging folder: these
    are the weights that would ship.
-2. `attn-deblur evaluate` scores that folder, with the blurry-input and
-   unsharp-mask baselines, on both validation sets; the float32 model is
-   scored too, to measure what float16 storage costs.
+2. `evaluation.evaluate_pairs` scores the model loaded back from that
+   folder, with the blurry-input and unsharp-mask baselines, on both
+   validation sets (a per-image CSV each; the card holds the CSV's means);
+   the float32 model is scored too, to measure what float16 storage costs.
 3. The restored PSNR is compared with the bundled weights' card: unless both
    sets improve (GoPro by at least `--min-gain` dB), nothing is written and
    the bundled weights stay (`--force` overrides).
@@ -37,9 +38,10 @@ import sys
 import tempfile
 import textwrap
 
+import keras
 import numpy as np
 
-from keras_attn_deblur import cli
+from keras_attn_deblur import AttnDeblurNet
 from keras_attn_deblur import data
 from keras_attn_deblur import evaluation
 from keras_attn_deblur import hub
@@ -209,26 +211,36 @@ def main(argv=None):
     release_dir = args.release_dir or os.path.join("release", args.preset)
     evaluation_dir = os.path.join(release_dir, "evaluation")
     run = describe_run(args, model_path)
-    model = cli.load_model(model_path, warn_untrained=False)
+    if model_path.endswith(".keras"):
+        model = keras.saving.load_model(model_path, compile=False)
+    else:
+        model = AttnDeblurNet.from_pretrained(model_path)
 
     staging = tempfile.mkdtemp(prefix="release-")
     try:
         shipped = os.path.join(staging, "model")
         model.save_pretrained(shipped, weights_dtype="float16")
+        shipped_model = hub.from_pretrained(type(model), shipped)  # the float16 weights
         results = {}
         for key, folder, name, config in SETS:
             blurry = os.path.join(args.data_dir, folder, "blur")
             sharp = os.path.join(args.data_dir, folder, "sharp")
             csv_path = os.path.join(staging, f"{key}.csv")
-            command = ["evaluate", "--blurry", blurry, "--sharp", sharp, "--model", shipped,
-                       "--baseline", "input", "unsharp", "--csv", csv_path, "--quiet"]  # fmt: skip
-            print("attn-deblur " + " ".join(command), flush=True)
-            if cli.main(command) != 0:
-                raise SystemExit(f"evaluate: error: scoring {key} failed")
+            pairs = data.folder_pairs(blurry, sharp)
+            print(f"scoring {key}: {len(pairs)} pairs", flush=True)
+            summary = evaluation.evaluate_pairs(
+                shipped_model, pairs, baselines=("input", "unsharp"), csv_path=csv_path,
+                progress=False,
+            )  # fmt: skip
+            print(summary.table(), flush=True)
+            if summary.failed:
+                raise SystemExit(
+                    f"evaluate: error: scoring {key} failed: {len(summary.failed)} pairs could "
+                    f"not be scored (first: {summary.failed[0]})"
+                )
+            # The card holds the means of the per-image CSV that ships (6 decimals).
             count, means = read_means(csv_path)
-            full = evaluation.evaluate_pairs(
-                model, data.folder_pairs(blurry, sharp), progress=False
-            ).means["model"]
+            full = evaluation.evaluate_pairs(model, pairs, progress=False).means["model"]
             results[key] = (name, config, count, means, full)
 
         better, lines = compare(results, bundled_psnr(output), args.min_gain)
@@ -241,7 +253,6 @@ def main(argv=None):
         for key, *_ in SETS:
             shutil.copyfile(os.path.join(staging, f"{key}.csv"),
                             os.path.join(evaluation_dir, f"{key}.csv"))  # fmt: skip
-        shipped_model = hub.from_pretrained(type(model), shipped)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -7,7 +7,8 @@ How to run (from the project root, after `pip install -e ".[tensorflow]"`):
                                              # continue from the bundled weights
 
 It builds the pairs with `release/build_data.py` (skipped when they exist)
-and runs `attn-deblur train` with the release recipe: preset `patent`,
+and runs `keras_attn_deblur.training.run` (what `attn-deblur train` runs)
+with the release recipe: preset `patent`,
 256 x 256 patches, batch 4, MSE loss, peak learning rate 3e-4 with cosine
 decay, mixed bfloat16, validation on both validation sets after every epoch.
 Start the same command again after a kill and it resumes from the run
@@ -16,6 +17,7 @@ result by the SPEC protocol.
 """
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -25,8 +27,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import build_data  # noqa: E402
+import keras  # noqa: E402
 
-from keras_attn_deblur import cli  # noqa: E402
+from keras_attn_deblur import AttnDeblurNet  # noqa: E402
+from keras_attn_deblur import training  # noqa: E402
 
 
 def build_parser():
@@ -60,29 +64,33 @@ def build_parser():
     return parser
 
 
-def train_arguments(args):
-    """The `attn-deblur train` command line of the release recipe."""
+def run_options(args):
+    """The keyword arguments of `training.run` for the release recipe."""
     train = os.path.join(args.data_dir, "train")
     val = os.path.join(args.data_dir, "val_" + args.val_set)
-    argv = [
-        "train",
-        "--pairs", os.path.join(train, "blur"), os.path.join(train, "sharp"),
-        "--val-pairs", os.path.join(val, "blur"), os.path.join(val, "sharp"),
-        "--val-crop", str(args.val_crop),
-        "--steps", str(args.steps),
-        "--epochs", str(args.epochs),
-        "--batch-size", str(args.batch_size),
-        "--patch-size", str(args.patch_size),
-        "--learning-rate", str(args.learning_rate),
-        "--loss", args.loss,
-        "--pipeline", args.pipeline,
-        "--run-dir", args.run_dir,
-        "--quiet",
-    ]
-    if args.mixed_precision != "none":
-        argv += ["--mixed-precision", args.mixed_precision]
-    argv += ["--model", args.from_model] if args.from_model else ["--preset", args.preset]
-    return argv
+    return dict(
+        pairs=(os.path.join(train, "blur"), os.path.join(train, "sharp")),
+        val_pairs=(os.path.join(val, "blur"), os.path.join(val, "sharp")),
+        val_crop=args.val_crop,
+        steps=args.steps,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        patch_size=args.patch_size,
+        learning_rate=args.learning_rate,
+        loss=args.loss,
+        pipeline=args.pipeline,
+        mixed_precision=None if args.mixed_precision == "none" else args.mixed_precision,
+        # Loaded when training starts (not for a finished run).
+        model=functools.partial(load_model, args.from_model) if args.from_model else args.preset,
+        quiet=True,
+    )
+
+
+def load_model(spec):
+    """A `.keras` file, or what `AttnDeblurNet.from_pretrained` loads (folder, bundled name)."""
+    if spec.endswith(".keras"):
+        return keras.saving.load_model(spec, compile=False)
+    return AttnDeblurNet.from_pretrained(spec)
 
 
 RECIPE_FILE = "release_recipe.json"
@@ -113,15 +121,20 @@ def record_recipe(args, seconds):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     build_data.main(["--output", args.data_dir, *args.data_args.split()])
-    command = train_arguments(args)
-    print("attn-deblur " + " ".join(command), flush=True)
+    options = run_options(args)
+    print(f"training.run({args.run_dir!r}, " + ", ".join(
+        f"{key}={value!r}" for key, value in options.items() if key != "model"
+    ) + f", model={args.from_model or args.preset!r})", flush=True)  # fmt: skip
     # A kill (SIGTERM) still records the hours trained before it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.time()
     try:
-        return cli.main(command)
+        training.run(args.run_dir, **options)
+    except (training.RunOptionsError, training.TrainingDivergedError) as error:
+        raise SystemExit(f"train: error: {error}") from error
     finally:
         record_recipe(args, time.time() - started)
+    return 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from PIL import Image
 from keras_attn_deblur import PRESETS
 from keras_attn_deblur import AttnDeblurNet
 from keras_attn_deblur import training
-from keras_attn_deblur.cli import load_model
+from keras_attn_deblur.cli._common import load_model
 from keras_attn_deblur.cli import main
 from tests.hub.conftest import hub  # noqa: F401  (the loopback Hub fixture)
 

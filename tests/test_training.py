@@ -192,3 +192,30 @@ def test_short_fit_raises_validation_psnr_above_the_blurry_input():
     restored_psnr = np.mean([peak_signal_noise_ratio(s, r, data_range=1.0) for s, r in zip(val_sharp, restored)])
     assert restored_psnr > blurry_psnr + 1.0, (blurry_psnr, restored_psnr)
     assert history.history["val_psnr"][-1] > blurry_psnr + 1.0
+
+
+# === training.run: the options are checked before anything trains ===
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({}, "exactly one source of training data"),
+        ({"photos": "a", "pairs": ("b", "c")}, "(received: `pairs`, `photos`)"),
+        ({"photos": "a", "val_photos": "v", "no_val": True}, "`val_photos` and `no_val`"),
+    ],
+)
+def test_run_rejects_contradicting_options(tmp_path, options, message):
+    # Each message names the options, which the command line shows as its flags.
+    with pytest.raises(training.RunOptionsError) as raised:
+        training.run(tmp_path / "run", steps=1, epochs=1, **options)
+    assert message in str(raised.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_finished_run_is_not_trained_again(tmp_path, capsys):
+    assert training.finished_model(tmp_path) is None
+    (tmp_path / "final.keras").write_bytes(b"")
+    assert training.finished_model(tmp_path) == os.path.join(tmp_path, "final.keras")
+    assert training.run(tmp_path, photos="anything") is None
+    assert "has finished" in capsys.readouterr().out

@@ -50,6 +50,10 @@ from keras_attn_deblur.data.synthetic import jpeg_compress
 from keras_attn_deblur.data.synthetic import kernel_bank
 from keras_attn_deblur.data.synthetic import linear_motion_kernel
 from keras_attn_deblur.data.synthetic import nonuniform_blur
+from keras_attn_deblur.data.validation import spread
+from keras_attn_deblur.data.validation import synthetic_validation_pairs
+from keras_attn_deblur.data.validation import validation_data
+from keras_attn_deblur.data.validation import validation_set
 
 # Names served on first access, so that TensorFlow (and TFDS) load only when used.
 _LAZY_ATTRIBUTES = {

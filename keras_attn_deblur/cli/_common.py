@@ -1,0 +1,284 @@
+"""What every command of `attn-deblur` shares: errors, options, model loading, output checks."""
+
+import argparse
+import contextlib
+import difflib
+import os
+import re
+import sys
+import textwrap
+
+from keras_attn_deblur._utils.errors import one_line
+from keras_attn_deblur._utils.paths import check_output_folder
+from keras_attn_deblur._utils.validation import check_non_negative_int
+from keras_attn_deblur._utils.validation import check_positive_float
+from keras_attn_deblur._utils.validation import check_positive_int
+
+PROG = "attn-deblur"
+DEFAULT_MODEL = "patent"  # the bundled pretrained weights
+MODEL_HELP = (
+    "the model: a preset name (patent, lite; untrained unless weights are bundled), "
+    "a folder written by save_pretrained, a .keras file, or a Hub repo id 'org/name'"
+)
+_PRECISIONS = ("float32", "bfloat16")
+_HUB_ID = re.compile(r"^(hf://)?[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class CommandError(Exception):
+    """A failure the command reports in one line (exit code 1)."""
+
+
+class UsageError(Exception):
+    """A command-line usage error (exit code 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, raised instead of printed."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# === Commands and options ===
+
+
+def examples(*lines):
+    """The `examples:` epilog of a help text."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def add_command(subparsers, name, help_text, description, example_lines):
+    """A subcommand's parser, with its description, examples and `--debug`."""
+    parser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description=textwrap.dedent(description),
+        epilog=examples(*example_lines),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error"
+    )
+    return parser
+
+
+def add_model_option(parser, required, help_suffix="", default=None):
+    """`--model`: a preset, a save_pretrained folder, a .keras file or a Hub id."""
+    if default is not None:
+        help_suffix = f" (default: {default}, the bundled pretrained weights){help_suffix}"
+    parser.add_argument(
+        "--model", required=required, default=default, metavar="MODEL",
+        help=MODEL_HELP + help_suffix,
+    )  # fmt: skip
+
+
+def add_inference_options(parser):
+    """The options of `inference.deblur`: tiling, precision, memory budget, ensemble."""
+    group = parser.add_argument_group("inference")
+    group.add_argument(
+        "--tile-size", type=positive_int, default=None, metavar="PIXELS",
+        help="process large images in tiles of this size (default: chosen from a memory budget)",
+    )
+    group.add_argument(
+        "--tile-overlap", type=non_negative_int, default=32, metavar="PIXELS",
+        help="overlap of neighbouring tiles, blended smoothly (32)",
+    )
+    group.add_argument(
+        "--precision", choices=_PRECISIONS, default=None,
+        help="compute precision (default: the model's); bfloat16 is faster on CPUs with "
+        "AVX-512 BF16/AMX and recent GPUs",
+    )
+    group.add_argument(
+        "--memory-budget", type=positive_float, default=None, metavar="MB",
+        help="activation memory allowed for one prediction when --tile-size is not given "
+        "(2048 MB)",
+    )
+    group.add_argument(
+        "--ensemble", action="store_true",
+        help="flip self-ensemble: average the outputs of flipped copies (slower, a bit better)",
+    )  # fmt: skip
+
+
+def inference_options(args):
+    """The keyword arguments of `inference.deblur` from `add_inference_options`' flags."""
+    return dict(
+        tile_size=args.tile_size,
+        tile_overlap=args.tile_overlap,
+        precision=args.precision,
+        ensemble=args.ensemble,
+        memory_budget_mb=args.memory_budget,
+    )
+
+
+# === Argument types (the checks of `_utils.validation`, argparse's messages) ===
+
+
+def _argument_type(parse, check, expected, unparsable=None):
+    def convert(text):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {unparsable or expected}, got {text!r}"
+            ) from None
+        try:
+            return check("value", value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+    return convert
+
+
+positive_int = _argument_type(int, check_positive_int, "a positive integer")
+non_negative_int = _argument_type(int, check_non_negative_int, "an integer >= 0")
+positive_float = _argument_type(
+    float, check_positive_float, "a positive, finite number", unparsable="a positive number"
+)
+
+
+# === Model loading ===
+
+
+def saved_folder(spec):
+    """The folder of a save_pretrained folder or bundled name, else None."""
+    from keras_attn_deblur import hub
+
+    for folder in (spec, os.path.join(os.fspath(hub.BUNDLED_WEIGHTS_DIR), spec)):
+        if os.path.isfile(os.path.join(folder, hub.METADATA_FILE)) and os.path.isfile(
+            os.path.join(folder, hub.WEIGHTS_FILE)
+        ):
+            return folder
+    return None
+
+
+def load_model(spec, *, warn_untrained=True):
+    """Loads the model named on the command line.
+
+    `spec` is, in this order: a `.keras` file; a folder written by
+    `save_pretrained`; a preset name (its bundled weights, or an untrained
+    model with a warning); a bundled name; a Hub repo id `org/name` (or
+    `hf://org/name`).
+    """
+    from keras_attn_deblur.models.attn_deblur_net import AttnDeblurNet
+    from keras_attn_deblur.models.presets import PRESETS
+
+    path = os.path.expanduser(spec)
+    if path.lower().endswith(".keras"):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"Model file '{spec}' does not exist.")
+        import keras
+
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except Exception as error:  # zipfile, h5py and Keras errors alike
+            raise CommandError(
+                f"Cannot load the model file '{spec}' ({error_line(error)}); is it a "
+                "complete .keras file written by model.save()?"
+            ) from error
+    if os.path.isdir(path):
+        return AttnDeblurNet.from_pretrained(path)
+    if spec in PRESETS:
+        try:
+            return AttnDeblurNet.from_pretrained(spec)
+        except FileNotFoundError:
+            pass  # no bundled weights for this preset
+        if warn_untrained:
+            identity = " (the untrained network returns its input unchanged)"
+            if not PRESETS[spec].get("global_residual", True):
+                identity = ""
+            print(
+                f"{PROG}: warning: no trained weights are bundled for preset '{spec}': this "
+                f"model is UNTRAINED{identity}. Pass a trained model (a folder, a .keras file "
+                "or a Hub id) for real results.",
+                file=sys.stderr,
+            )
+        return AttnDeblurNet.from_preset(spec)
+    looks_like_path = (
+        os.sep in spec and not _HUB_ID.match(spec)
+    ) or spec.startswith((".", "~", os.sep))
+    if looks_like_path:
+        raise FileNotFoundError(
+            f"Model folder '{spec}' does not exist; pass a folder written by "
+            "save_pretrained, a .keras file, a preset or a Hub id 'org/name'."
+        )
+    if _HUB_ID.match(spec):
+        try:
+            return AttnDeblurNet.from_pretrained(spec)
+        except (OSError, ValueError) as error:
+            if spec.startswith("hf://"):
+                raise
+            raise CommandError(
+                f"{error_line(error)} (no local folder '{spec}' exists either)"
+            ) from error
+    try:
+        return AttnDeblurNet.from_pretrained(spec)  # a bundled name
+    except FileNotFoundError:
+        raise ValueError(unknown_model_message(spec)) from None
+
+
+def unknown_model_message(name):
+    """'Unknown model ...', with the closest preset name as a suggestion."""
+    from keras_attn_deblur.models.presets import PRESETS
+
+    close = difflib.get_close_matches(name, list(PRESETS), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return (
+        f"Unknown model '{name}': it is not a preset ({', '.join(sorted(PRESETS))}), a "
+        f"bundled name, a .keras file, a folder or a Hub repo id 'org/name'.{hint}"
+    )
+
+
+# === Outputs ===
+
+
+def check_new_output(path, overwrite, inputs=()):
+    """Refuses to write over an input, or over an existing file without --overwrite."""
+    check_output_folder(path, writable=False)
+    if not os.path.lexists(path):
+        return
+    if os.path.isdir(path):
+        raise CommandError(f"The output '{path}' is a folder; pass a file path.")
+    for source in inputs:
+        if source and os.path.exists(source) and os.path.samefile(path, source):
+            raise CommandError(
+                f"The output '{path}' is one of the inputs; refusing to write over it. "
+                "Choose another output path."
+            )
+    if not overwrite:
+        raise CommandError(f"The output '{path}' already exists; pass --overwrite to replace it.")
+
+
+# === Errors and warnings on the terminal ===
+
+
+def error_line(error):
+    """An exception as one line: its message's first line and a few of the next."""
+    message = one_line(error, max_lines=4)
+    if not isinstance(error, (CommandError, ValueError, OSError, ImportError)):
+        message = f"{type(error).__name__}: {message} (run with --debug for the traceback)"
+    return message
+
+
+def print_error(message):
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as `attn-deblur: warning: ...`, one line each, on stderr.
+
+    Deprecation notices of the libraries underneath are for developers, not
+    for command-line users, and are not shown.
+    """
+    if issubclass(category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
+        return
+    text = " ".join(str(message).split())
+    print(f"{PROG}: warning: {text}", file=file or sys.stderr, flush=True)
+
+
+def native_log_filter(debug):
+    """TensorFlow's and CUDA's native log lines stay off the terminal unless --debug."""
+    if debug:
+        return contextlib.nullcontext()
+    from keras_attn_deblur._utils.native_logs import filtered_stderr
+
+    return filtered_stderr()
