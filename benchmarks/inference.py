@@ -103,10 +103,8 @@ def _load_model(spec=None):
 
     from keras_attn_deblur import AttnDeblurNet
 
-    if spec and spec.endswith(".keras"):
-        return keras.saving.load_model(spec, compile=False)
-    if spec:  # a bundled name, a save_pretrained folder or a Hub id
-        return AttnDeblurNet.from_pretrained(spec)
+    if spec:  # a preset, a bundled name, a save_pretrained folder, a .keras file or a Hub id
+        return AttnDeblurNet.from_pretrained(spec, allow_untrained=True)
     keras.utils.set_random_seed(0)
     model = AttnDeblurNet()
     output_conv = model.get_layer("output_conv")

@@ -17,8 +17,6 @@ import argparse
 import os
 import time
 
-import keras
-
 from keras_attn_deblur import AttnDeblurNet
 from keras_attn_deblur import psnr
 from keras_attn_deblur import ssim
@@ -61,10 +59,8 @@ def main():
     args = parser.parse_args()
     sharp_path = args.sharp or (EXAMPLE_SHARP if args.input == EXAMPLE else None)
 
-    if args.model.endswith(".keras"):
-        model = keras.saving.load_model(args.model, compile=False)
-    else:  # a bundled name, a save_pretrained folder or a Hub id
-        model = AttnDeblurNet.from_pretrained(args.model)
+    # A bundled name, a save_pretrained folder, a .keras file or a Hub id.
+    model = AttnDeblurNet.from_pretrained(args.model)
     os.makedirs(args.output_dir, exist_ok=True)
     stem = os.path.splitext(os.path.basename(args.input))[0]
     restored_path = os.path.join(args.output_dir, f"{stem}_restored.png")

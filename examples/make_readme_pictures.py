@@ -128,9 +128,7 @@ def main(argv=None):
     blurry = downscale(data.average_frames(frames, space="linear"), args.downscale)
     sharp = downscale(frames[half], args.downscale)
 
-    if args.model and args.model.endswith(".keras"):
-        model = keras.saving.load_model(args.model, compile=False)
-    elif args.model:  # a bundled name, a save_pretrained folder or a Hub id
+    if args.model:  # a bundled name, a save_pretrained folder, a .keras file or a Hub id
         model = kad.AttnDeblurNet.from_pretrained(args.model)
     else:
         model = train_for(paths, args)

@@ -264,10 +264,7 @@ def main(argv=None):
         tiny = AttnDeblurNet(filters=(4, 8, 8), blocks_per_stage=1, kernel_size=3)
         hub.save_pretrained(tiny, init)
     sources = load_sources(args.device_dir)
-    if init.endswith(".keras"):
-        model = keras.saving.load_model(init)
-    else:
-        model = AttnDeblurNet.from_pretrained(init)
+    model = AttnDeblurNet.from_pretrained(init)
     model = with_dtype(model, "mixed_bfloat16")
     multiply_adds = model.multiply_adds_per_pixel()
     log.update(

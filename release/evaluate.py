@@ -38,7 +38,6 @@ import sys
 import tempfile
 import textwrap
 
-import keras
 import numpy as np
 
 from keras_attn_deblur import AttnDeblurNet
@@ -211,10 +210,7 @@ def main(argv=None):
     release_dir = args.release_dir or os.path.join("release", args.preset)
     evaluation_dir = os.path.join(release_dir, "evaluation")
     run = describe_run(args, model_path)
-    if model_path.endswith(".keras"):
-        model = keras.saving.load_model(model_path, compile=False)
-    else:
-        model = AttnDeblurNet.from_pretrained(model_path)
+    model = AttnDeblurNet.from_pretrained(model_path)
 
     staging = tempfile.mkdtemp(prefix="release-")
     try:

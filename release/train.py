@@ -27,7 +27,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import build_data  # noqa: E402
-import keras  # noqa: E402
 
 from keras_attn_deblur import AttnDeblurNet  # noqa: E402
 from keras_attn_deblur import training  # noqa: E402
@@ -81,16 +80,12 @@ def run_options(args):
         pipeline=args.pipeline,
         mixed_precision=None if args.mixed_precision == "none" else args.mixed_precision,
         # Loaded when training starts (not for a finished run).
-        model=functools.partial(load_model, args.from_model) if args.from_model else args.preset,
+        model=(
+            functools.partial(AttnDeblurNet.from_pretrained, args.from_model, allow_untrained=True)
+            if args.from_model else args.preset
+        ),
         quiet=True,
     )
-
-
-def load_model(spec):
-    """A `.keras` file, or what `AttnDeblurNet.from_pretrained` loads (folder, bundled name)."""
-    if spec.endswith(".keras"):
-        return keras.saving.load_model(spec, compile=False)
-    return AttnDeblurNet.from_pretrained(spec)
 
 
 RECIPE_FILE = "release_recipe.json"

@@ -2,11 +2,10 @@
 
 import argparse
 import contextlib
-import difflib
 import os
-import re
 import sys
 import textwrap
+import warnings
 
 from keras_attn_deblur._utils.errors import one_line
 from keras_attn_deblur._utils.paths import check_output_folder
@@ -21,7 +20,6 @@ MODEL_HELP = (
     "a folder written by save_pretrained, a .keras file, or a Hub repo id 'org/name'"
 )
 _PRECISIONS = ("float32", "bfloat16")
-_HUB_ID = re.compile(r"^(hf://)?[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class CommandError(Exception):
@@ -99,9 +97,12 @@ def add_inference_options(parser):
     )  # fmt: skip
 
 
-def inference_options(args):
-    """The keyword arguments of `inference.deblur` from `add_inference_options`' flags."""
-    return dict(
+def make_deblurrer(model, args):
+    """The `inference.Deblurrer` of `model` with `add_inference_options`' flags."""
+    from keras_attn_deblur.inference import Deblurrer
+
+    return Deblurrer(
+        model,
         tile_size=args.tile_size,
         tile_overlap=args.tile_overlap,
         precision=args.precision,
@@ -139,93 +140,24 @@ positive_float = _argument_type(
 # === Model loading ===
 
 
-def saved_folder(spec):
-    """The folder of a save_pretrained folder or bundled name, else None."""
-    from keras_attn_deblur import hub
-
-    for folder in (spec, os.path.join(os.fspath(hub.BUNDLED_WEIGHTS_DIR), spec)):
-        if os.path.isfile(os.path.join(folder, hub.METADATA_FILE)) and os.path.isfile(
-            os.path.join(folder, hub.WEIGHTS_FILE)
-        ):
-            return folder
-    return None
-
-
 def load_model(spec, *, warn_untrained=True):
-    """Loads the model named on the command line.
+    """The model that `--model` names: `AttnDeblurNet.from_pretrained(spec, allow_untrained=True)`.
 
-    `spec` is, in this order: a `.keras` file; a folder written by
-    `save_pretrained`; a preset name (its bundled weights, or an untrained
-    model with a warning); a bundled name; a Hub repo id `org/name` (or
-    `hf://org/name`).
+    Every kind of handle (a `.keras` file, a save_pretrained folder, a preset,
+    a bundled name, a Hub repo id) is resolved by `keras_attn_deblur.hub.resolve`.
+    A preset without bundled weights loads untrained; its warning is printed
+    as `attn-deblur: warning: ...` unless `warn_untrained=False`.
     """
-    from keras_attn_deblur.models.attn_deblur_net import AttnDeblurNet
-    from keras_attn_deblur.models.presets import PRESETS
+    from keras_attn_deblur.hub import UntrainedWeightsWarning
+    from keras_attn_deblur.models import AttnDeblurNet
 
-    path = os.path.expanduser(spec)
-    if path.lower().endswith(".keras"):
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"Model file '{spec}' does not exist.")
-        import keras
-
-        try:
-            return keras.saving.load_model(path, compile=False)
-        except Exception as error:  # zipfile, h5py and Keras errors alike
-            raise CommandError(
-                f"Cannot load the model file '{spec}' ({error_line(error)}); is it a "
-                "complete .keras file written by model.save()?"
-            ) from error
-    if os.path.isdir(path):
-        return AttnDeblurNet.from_pretrained(path)
-    if spec in PRESETS:
-        try:
-            return AttnDeblurNet.from_pretrained(spec)
-        except FileNotFoundError:
-            pass  # no bundled weights for this preset
-        if warn_untrained:
-            identity = " (the untrained network returns its input unchanged)"
-            if not PRESETS[spec].get("global_residual", True):
-                identity = ""
-            print(
-                f"{PROG}: warning: no trained weights are bundled for preset '{spec}': this "
-                f"model is UNTRAINED{identity}. Pass a trained model (a folder, a .keras file "
-                "or a Hub id) for real results.",
-                file=sys.stderr,
-            )
-        return AttnDeblurNet.from_preset(spec)
-    looks_like_path = (
-        os.sep in spec and not _HUB_ID.match(spec)
-    ) or spec.startswith((".", "~", os.sep))
-    if looks_like_path:
-        raise FileNotFoundError(
-            f"Model folder '{spec}' does not exist; pass a folder written by "
-            "save_pretrained, a .keras file, a preset or a Hub id 'org/name'."
-        )
-    if _HUB_ID.match(spec):
-        try:
-            return AttnDeblurNet.from_pretrained(spec)
-        except (OSError, ValueError) as error:
-            if spec.startswith("hf://"):
-                raise
-            raise CommandError(
-                f"{error_line(error)} (no local folder '{spec}' exists either)"
-            ) from error
-    try:
-        return AttnDeblurNet.from_pretrained(spec)  # a bundled name
-    except FileNotFoundError:
-        raise ValueError(unknown_model_message(spec)) from None
-
-
-def unknown_model_message(name):
-    """'Unknown model ...', with the closest preset name as a suggestion."""
-    from keras_attn_deblur.models.presets import PRESETS
-
-    close = difflib.get_close_matches(name, list(PRESETS), n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    return (
-        f"Unknown model '{name}': it is not a preset ({', '.join(sorted(PRESETS))}), a "
-        f"bundled name, a .keras file, a folder or a Hub repo id 'org/name'.{hint}"
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = AttnDeblurNet.from_pretrained(spec, allow_untrained=True)
+    for warning in caught:
+        if warn_untrained or not issubclass(warning.category, UntrainedWeightsWarning):
+            show_warning(warning.message, warning.category, warning.filename, warning.lineno)
+    return model
 
 
 # === Outputs ===

@@ -2,14 +2,14 @@
 
 import os
 
+from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import DEFAULT_MODEL
 from keras_attn_deblur.cli._common import PROG
-from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import add_command
 from keras_attn_deblur.cli._common import add_inference_options
 from keras_attn_deblur.cli._common import add_model_option
-from keras_attn_deblur.cli._common import inference_options
 from keras_attn_deblur.cli._common import load_model
+from keras_attn_deblur.cli._common import make_deblurrer
 
 
 def register(subparsers):
@@ -50,8 +50,7 @@ def run(args):
 
     if not os.path.exists(args.input):
         raise FileNotFoundError(f"Input '{args.input}' does not exist.")
-    model = load_model(args.model)
-    options = inference_options(args)
+    deblurrer = make_deblurrer(load_model(args.model), args)
     if os.path.isdir(args.input):
         if os.path.isfile(args.output):
             raise CommandError(
@@ -59,12 +58,7 @@ def run(args):
                 f"but '{args.output}' is a file."
             )
         summary = inference.deblur_folder(
-            model,
-            args.input,
-            args.output,
-            overwrite=args.overwrite,
-            progress=not args.quiet,
-            **options,
+            deblurrer, args.input, args.output, overwrite=args.overwrite, progress=not args.quiet
         )
         if args.quiet:
             print(summary)
@@ -79,7 +73,7 @@ def run(args):
         output = os.path.join(output, os.path.basename(args.input))
     if os.path.exists(output) and not args.overwrite and not os.path.samefile(output, args.input):
         raise CommandError(f"The output '{output}' already exists; pass --overwrite to replace it.")
-    inference.deblur_file(model, args.input, output, overwrite=args.overwrite, **options)
+    inference.deblur_file(deblurrer, args.input, output, overwrite=args.overwrite)
     if not args.quiet:
         print(f"deblurred '{args.input}' -> '{output}'")
     return 0

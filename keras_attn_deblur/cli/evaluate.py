@@ -1,15 +1,15 @@
 """`attn-deblur evaluate`: score a model on paired images by the papers' protocol."""
 
+from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import DEFAULT_MODEL
 from keras_attn_deblur.cli._common import PROG
-from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import UsageError
 from keras_attn_deblur.cli._common import add_command
 from keras_attn_deblur.cli._common import add_inference_options
 from keras_attn_deblur.cli._common import add_model_option
 from keras_attn_deblur.cli._common import check_new_output
-from keras_attn_deblur.cli._common import inference_options
 from keras_attn_deblur.cli._common import load_model
+from keras_attn_deblur.cli._common import make_deblurrer
 from keras_attn_deblur.cli._common import positive_int
 
 
@@ -131,15 +131,11 @@ def run(args):
     if args.csv:
         inputs = [path for pair in pairs for path in (pair.blurry, pair.sharp)]
         check_new_output(args.csv, args.overwrite, inputs)
-    model = None if no_model else load_model(args.model)
+    deblurrer = None if no_model else make_deblurrer(load_model(args.model), args)
     summary = evaluation.evaluate_pairs(
-        model,
-        pairs,
-        baselines=tuple(args.baseline),
-        csv_path=args.csv,
+        deblurrer, pairs, baselines=tuple(args.baseline), csv_path=args.csv,
         progress=not args.quiet,
-        **inference_options(args),
-    )
+    )  # fmt: skip
     if args.quiet:
         print(summary.table())
     if args.csv:

@@ -2,12 +2,12 @@
 
 import os
 
-from keras_attn_deblur.cli._common import PROG
 from keras_attn_deblur.cli._common import CommandError
+from keras_attn_deblur.cli._common import PROG
 from keras_attn_deblur.cli._common import add_command
 from keras_attn_deblur.cli._common import add_model_option
 from keras_attn_deblur.cli._common import load_model
-from keras_attn_deblur.cli._common import saved_folder
+from keras_attn_deblur.hub.layout import saved_folder
 
 
 def register(subparsers):

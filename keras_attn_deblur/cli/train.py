@@ -4,15 +4,14 @@ import functools
 import os
 import re
 
+from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import MODEL_HELP
 from keras_attn_deblur.cli._common import PROG
-from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import UsageError
 from keras_attn_deblur.cli._common import add_command
 from keras_attn_deblur.cli._common import load_model
 from keras_attn_deblur.cli._common import non_negative_int
 from keras_attn_deblur.cli._common import positive_int
-from keras_attn_deblur.cli._common import unknown_model_message
 
 
 def register(subparsers):
@@ -147,12 +146,11 @@ def run(args):
 
 def _model(args):
     """`--preset`'s name, or a function that loads `--model` when training starts."""
-    from keras_attn_deblur.models.presets import PRESETS
+    from keras_attn_deblur.hub.resolve import preset_config
 
     if args.model:  # loaded under the run's distribution, after the data checks
         return functools.partial(load_model, args.model, warn_untrained=False)
-    if args.preset not in PRESETS:
-        raise ValueError(unknown_model_message(args.preset))
+    preset_config(args.preset)  # an unknown name fails here, with a suggestion
     return args.preset
 
 

@@ -2,16 +2,16 @@
 
 import os
 
+from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import DEFAULT_MODEL
 from keras_attn_deblur.cli._common import PROG
-from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import UsageError
 from keras_attn_deblur.cli._common import add_command
 from keras_attn_deblur.cli._common import add_inference_options
 from keras_attn_deblur.cli._common import add_model_option
 from keras_attn_deblur.cli._common import check_new_output
-from keras_attn_deblur.cli._common import inference_options
 from keras_attn_deblur.cli._common import load_model
+from keras_attn_deblur.cli._common import make_deblurrer
 from keras_attn_deblur.cli._common import positive_int
 
 
@@ -81,7 +81,6 @@ def _parse_zoom(values):
 def run(args):
     import numpy as np
 
-    from keras_attn_deblur import inference
     from keras_attn_deblur import visualize
     from keras_attn_deblur.io.decode import load_image
 
@@ -100,8 +99,7 @@ def run(args):
         if args.restored:
             restored = load_image(args.restored)
         else:
-            restored = inference.deblur(model, blurry, **inference_options(args))
-            restored = np.asarray(restored, dtype="float32")
+            restored = np.asarray(make_deblurrer(model, args)(blurry), dtype="float32")
         visualize.side_by_side(
             blurry, restored, sharp, zoom_boxes=zoom, path=args.side_by_side, dpi=args.dpi
         )

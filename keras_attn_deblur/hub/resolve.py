@@ -43,8 +43,11 @@ def preset_config(preset, **overrides):
         ValueError: `preset` is not a key of `PRESETS`.
     """
     if preset not in PRESETS:
+        close = difflib.get_close_matches(str(preset), list(PRESETS), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise ValueError(
-            f"Unknown preset. Available presets: {sorted(PRESETS)}. Received: preset={preset!r}"
+            f"Unknown preset. Available presets: {sorted(PRESETS)}.{hint} "
+            f"Received: preset={preset!r}"
         )
     config = copy.deepcopy(PRESETS[preset])
     config.update(overrides)
