@@ -195,7 +195,7 @@ def test_train_resumes_after_an_interruption(tmp_path, gopro_root, model_path, m
 
     original = training.deblurring_callbacks
     monkeypatch.setattr(
-        training, "deblurring_callbacks", lambda *a, **k: original(*a, **k) + [Interrupt()]
+        training.runner, "deblurring_callbacks", lambda *a, **k: original(*a, **k) + [Interrupt()]
     )
     run_dir = tmp_path / "run"
     command = ["train", "--gopro", gopro_root, "--model", model_path, "--steps", "2",
@@ -205,7 +205,7 @@ def test_train_resumes_after_an_interruption(tmp_path, gopro_root, model_path, m
     assert os.path.isdir(run_dir / "backup")
     assert "interrupted" in capsys.readouterr().err
 
-    monkeypatch.setattr(training, "deblurring_callbacks", original)
+    monkeypatch.setattr(training.runner, "deblurring_callbacks", original)
     assert main(command) == 0
     output = capsys.readouterr().out
     assert output.startswith("resuming: GoPro, 2 steps (2 epochs x 1)")

@@ -183,10 +183,10 @@ class _Interrupt(keras.callbacks.Callback):
 
 def _interrupted_run(monkeypatch, command, after_epoch):
     original = training.deblurring_callbacks
-    monkeypatch.setattr(training, "deblurring_callbacks",
+    monkeypatch.setattr(training.runner, "deblurring_callbacks",
                         lambda *a, **k: original(*a, **k) + [_Interrupt(after_epoch)])  # fmt: skip
     assert main(command) == 130
-    monkeypatch.setattr(training, "deblurring_callbacks", original)
+    monkeypatch.setattr(training.runner, "deblurring_callbacks", original)
 
 
 def test_a_damaged_latest_backup_resumes_from_the_previous_one(tmp_path, gopro_root, tiny_keras,

@@ -1,0 +1,247 @@
+"""The training recipe: `compile_for_deblurring` and the callbacks of a real run."""
+
+import os
+
+import keras
+
+from keras_attn_deblur import distribute as distribute_lib
+from keras_attn_deblur._utils.validation import check_positive_int
+from keras_attn_deblur.losses import CharbonnierLoss
+from keras_attn_deblur.losses import FrequencyLoss
+from keras_attn_deblur.losses import PSNRLoss
+from keras_attn_deblur.losses import WeightedSumLoss
+from keras_attn_deblur.metrics import PSNR
+from keras_attn_deblur.metrics import SSIM
+from keras_attn_deblur.models.attn_deblur_net import AttnDeblurNet
+from keras_attn_deblur.models.precision import policy_for
+from keras_attn_deblur.models.precision import with_dtype
+from keras_attn_deblur.training.atomic_backup_and_restore import AtomicBackupAndRestore
+
+_OPTIMIZERS = ("adam", "adamw")
+
+
+def _pixel_loss(name):
+    losses = {
+        "charbonnier": CharbonnierLoss,
+        "l1": lambda: keras.losses.MeanAbsoluteError(name="l1"),
+        "mae": lambda: keras.losses.MeanAbsoluteError(name="l1"),
+        "mse": lambda: keras.losses.MeanSquaredError(name="mse"),
+        "psnr": PSNRLoss,
+    }
+    if isinstance(name, keras.losses.Loss):
+        return name
+    if name not in losses:
+        raise ValueError(
+            f"Unknown loss. Use one of {sorted(losses)} or a keras.losses.Loss. "
+            f"Received: loss={name!r}"
+        )
+    return losses[name]()
+
+
+def compile_for_deblurring(
+    model="patent",
+    *,
+    learning_rate=2e-4,
+    total_steps=None,
+    final_learning_rate_ratio=0.01,
+    optimizer="adam",
+    weight_decay=1e-4,
+    clipnorm=None,
+    loss="charbonnier",
+    frequency_weight=0.0,
+    mixed_precision=None,
+    ssim_variants=("gaussian",),
+    jit_compile="auto",
+    distribute=None,
+):
+    """Builds (if needed) and compiles a model with the deblurring recipe.
+
+    The recipe: Adam or AdamW, a cosine learning-rate decay from
+    `learning_rate` to `learning_rate * final_learning_rate_ratio` over
+    `total_steps` optimizer steps (constant when `total_steps` is `None`), a
+    pixel loss (Charbonnier by default) optionally plus MIMO-UNet's FFT loss,
+    and PSNR/SSIM metrics averaged per image.
+
+    Mixed precision is a property of the layers, so it is applied here: a
+    preset name is built with the requested policy, and a given model whose
+    policy differs is rebuilt from its config with the same weights. With
+    `"float16"`, Keras wraps the optimizer in a `LossScaleOptimizer`. Metrics
+    and losses always compute in float32.
+
+    Data parallelism (`distribute`) is applied here too, because the model
+    and its optimizer must be created under it: a preset name is built, and
+    a given model rebuilt with the same weights, under a
+    `keras.distribution.DataParallel` (JAX; set for the whole process, so
+    that `fit` shards each batch, until
+    `keras.distribution.set_distribution(None)`) or inside the `scope()` of a
+    `tf.distribute.MirroredStrategy` (TensorFlow; the model keeps the
+    strategy). The dataset yields *global* batches, split evenly over the
+    devices: every batch, validation ones included, must divide by the
+    device count, and the learning rate needs no change (gradients are
+    averaged over the global batch). Inside `distribute.distribution_scope`
+    leave `distribute=None`. Several hosts: JAX only, after
+    `keras.distribution.initialize()`; `MultiWorkerMirroredStrategy` is not
+    offered, because Keras 3's `fit` does not support it properly
+    (keras-team/keras#20585). See `keras_attn_deblur.distribute`.
+
+    Args:
+        model: str or `keras.Model`. A preset name of `AttnDeblurNet`
+            (`"patent"`, `"lite"`) or a model. Defaults to `"patent"`.
+        learning_rate: float. Peak learning rate. Defaults to `2e-4`.
+        total_steps: int. Optimizer steps of the whole run, for the cosine
+            decay. Defaults to `None` (constant learning rate).
+        final_learning_rate_ratio: float. The learning rate at `total_steps`
+            as a fraction of `learning_rate`. Defaults to `0.01`.
+        optimizer: str. `"adam"` or `"adamw"`. Defaults to `"adam"`.
+        weight_decay: float. Decoupled weight decay of AdamW. Defaults to
+            `1e-4`.
+        clipnorm: float. Clip each gradient to this norm. Defaults to `None`.
+        loss: str or `keras.losses.Loss`. `"charbonnier"`, `"l1"`, `"mse"`,
+            `"psnr"` or a loss object. Defaults to `"charbonnier"`.
+        frequency_weight: float. Weight of an added `FrequencyLoss` (MIMO-UNet
+            uses 0.1). Defaults to `0.0` (none).
+        mixed_precision: str. `None`/`"float32"`, `"bfloat16"` (CPUs with
+            AVX-512 BF16/AMX, TPUs, recent GPUs) or `"float16"` (GPUs).
+            Defaults to `None`.
+        ssim_variants: tuple of str. SSIM metrics to report: `"gaussian"`
+            (logged as `ssim`) and/or `"matlab"` (logged as `ssim_matlab`).
+            Defaults to `("gaussian",)`.
+        jit_compile: bool or `"auto"`. Passed to `Model.compile`. Defaults
+            to `"auto"`.
+        distribute: `None`/`"none"`, `"data_parallel"` (every GPU or TPU;
+            every CPU device when there is none) or a list of device names,
+            e.g. `("gpu:0", "gpu:1")`. Defaults to `None` (one device).
+
+    Returns:
+        The compiled `keras.Model`.
+
+    Example:
+    ```python
+    from keras_attn_deblur import training
+
+    model = training.compile_for_deblurring("lite", total_steps=10_000)
+    model = training.compile_for_deblurring("patent", distribute="data_parallel")
+    ```
+    """
+    policy = policy_for(mixed_precision, name="mixed_precision")
+    if optimizer not in _OPTIMIZERS:
+        raise ValueError(
+            f"`optimizer` must be one of {_OPTIMIZERS}. Received: optimizer={optimizer!r}"
+        )
+    check_positive_int("total_steps", total_steps, allow_none=True)
+    if frequency_weight < 0:
+        raise ValueError(
+            f"`frequency_weight` must be >= 0. Received: frequency_weight={frequency_weight!r}"
+        )
+    loss_instance = _pixel_loss(loss)
+    if frequency_weight > 0:
+        loss_instance = WeightedSumLoss([loss_instance, FrequencyLoss()], [1.0, frequency_weight])
+    engine, build_scope = distribute_lib.enter_distribution(distribute)
+    with build_scope:  # the model, its optimizer and metrics live under the distribution
+        if isinstance(model, str):
+            model = AttnDeblurNet.from_preset(model, dtype=policy)
+        else:
+            model = with_dtype(model, policy, rebuild=engine is not None)
+        model.compile(
+            optimizer=_optimizer(
+                optimizer, learning_rate, total_steps, final_learning_rate_ratio,
+                weight_decay, clipnorm,
+            ),
+            loss=loss_instance,
+            metrics=[PSNR()] + [SSIM(variant=variant) for variant in ssim_variants],
+            jit_compile=jit_compile,
+        )  # fmt: skip
+    return model
+
+
+def _optimizer(name, learning_rate, total_steps, final_learning_rate_ratio, weight_decay, clipnorm):
+    schedule = learning_rate
+    if total_steps is not None:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps=total_steps, alpha=final_learning_rate_ratio
+        )
+    if name == "adamw":
+        return keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=clipnorm)
+    return keras.optimizers.Adam(schedule, clipnorm=clipnorm)
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite: the weights are no longer usable."""
+
+
+def deblurring_callbacks(
+    directory,
+    *,
+    monitor="val_psnr",
+    save_best=True,
+    backup=True,
+    backup_freq="epoch",
+    csv_log=True,
+    terminate_on_nan=True,
+):
+    """The callbacks of a real training run, writing into `directory`.
+
+    - `best.keras`: the model with the best `monitor` value so far
+      (`ModelCheckpoint`, higher is better for PSNR/SSIM, lower for losses).
+    - `backup/`: `AtomicBackupAndRestore` state; running the same `fit`
+      again after a crash or a kill resumes from the last backup (written
+      atomically, the previous one kept).
+    - `log.csv`: one row per epoch, appended to on resume.
+    - `TerminateOnNaN` stops a diverged run.
+
+    Data-parallel runs write each file once: on one host the callbacks run
+    once per step, whatever the device count. On several JAX hosts every
+    process runs them, so only process 0 writes `best.keras` and `log.csv`,
+    and process N > 0 keeps its own backup in `backup_process<N>/` (every
+    process must restore to resume; separate folders avoid two processes
+    writing the same files on a shared disk).
+
+    Args:
+        directory: str or path. The run folder, created if missing.
+        monitor: str. The quantity for the best checkpoint. Defaults to
+            `"val_psnr"` (needs `validation_data`; use `"psnr"` without it).
+        save_best: bool. Keep `best.keras`. Defaults to `True`.
+        backup: bool. Add `BackupAndRestore`. Defaults to `True`.
+        backup_freq: `"epoch"` or int. Back up every epoch or every N
+            steps. Defaults to `"epoch"`.
+        csv_log: bool. Write `log.csv`. Defaults to `True`.
+        terminate_on_nan: bool. Add `TerminateOnNaN`. Defaults to `True`.
+
+    Returns:
+        A list of `keras.callbacks.Callback`.
+
+    Example:
+    ```python
+    from keras_attn_deblur import training
+
+    callbacks = training.deblurring_callbacks("runs/my_photos")
+    ```
+    """
+    directory = os.fspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    mode = "min" if "loss" in monitor else "max"
+    process = distribute_lib.process_index()
+    callbacks = []
+    if terminate_on_nan:
+        callbacks.append(keras.callbacks.TerminateOnNaN())
+    if backup:
+        backup_folder = "backup" if process == 0 else f"backup_process{process}"
+        callbacks.append(
+            AtomicBackupAndRestore(os.path.join(directory, backup_folder), save_freq=backup_freq)
+        )
+    if process != 0:
+        return callbacks
+    if save_best:
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                os.path.join(directory, "best.keras"),
+                monitor=monitor,
+                mode=mode,
+                save_best_only=True,
+            )
+        )
+    if csv_log:
+        callbacks.append(
+            keras.callbacks.CSVLogger(os.path.join(directory, "log.csv"), append=True)
+        )
+    return callbacks
