@@ -24,7 +24,7 @@ from PIL import Image
 
 import keras_attn_deblur as kad
 from keras_attn_deblur import data
-from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
+from keras_attn_deblur.data import IMAGE_EXTENSIONS
 
 
 def parse_args():

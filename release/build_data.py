@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from keras_attn_deblur import data
-from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
+from keras_attn_deblur.data import IMAGE_EXTENSIONS
 from keras_attn_deblur.data.synthetic.pipeline import default_margin
 from keras_attn_deblur.data.synthetic.pipeline import synthetic_example
 

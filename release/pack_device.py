@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 
 from keras_attn_deblur import data
-from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
+from keras_attn_deblur.data import IMAGE_EXTENSIONS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared", "data")

@@ -30,6 +30,7 @@ import build_data  # noqa: E402
 
 from keras_attn_deblur import AttnDeblurNet  # noqa: E402
 from keras_attn_deblur import training  # noqa: E402
+from keras_attn_deblur._utils.native_logs import filtered_stderr  # noqa: E402
 
 
 def build_parser():
@@ -124,9 +125,17 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.time()
     try:
-        training.run(args.run_dir, **options)
-    except (training.RunOptionsError, training.TrainingDivergedError) as error:
-        raise SystemExit(f"train: error: {error}") from error
+        with filtered_stderr():  # no native TensorFlow/XLA log lines, as on the command line
+            training.run(args.run_dir, **options)
+    except training.RunOptionsError as error:  # options that contradict the data: usage
+        print(f"train: error: {error}", file=sys.stderr)
+        return 2
+    except training.TrainingDivergedError as error:
+        print(f"train: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("train: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
     finally:
         record_recipe(args, time.time() - started)
     return 0

@@ -142,6 +142,28 @@ def test_deblur_folder_goes_on_past_a_bad_file_and_fails_at_the_end(tmp_path, mo
     assert "could not be deblurred" in capsys.readouterr().err.strip().splitlines()[-1]
 
 
+def test_a_keras_file_may_hold_any_keras_model(tmp_path, capsys):
+    # deblur and evaluate take any image-to-image Keras model saved with model.save();
+    # push needs an AttnDeblurNet and says so in one line.
+    inputs = keras.Input((None, None, 3))
+    halved = keras.layers.Rescaling(0.5)(inputs)
+    path = tmp_path / "plain.keras"
+    keras.Model(inputs, halved).save(path)
+    source = save(tmp_path / "in.png", scene(3))
+    output = tmp_path / "out.png"
+    assert main(["deblur", source, str(output), "--model", str(path), "--quiet"]) == 0
+    with Image.open(output) as restored, Image.open(source) as original:
+        expected = np.rint(np.asarray(original, dtype="float32") / 2).astype(int)
+        assert np.abs(np.asarray(restored).astype(int) - expected).max() <= 1
+    pairs = tmp_path / "pairs"
+    write_pairs(pairs / "blurry", pairs / "sharp", count=1, first_seed=5, height=24, width=24)
+    assert main(["evaluate", "--blurry", str(pairs / "blurry"), "--sharp", str(pairs / "sharp"),
+                 "--model", str(path), "--quiet"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["push", "org/plain", "--model", str(path)]) == 1
+    assert "push needs an AttnDeblurNet" in one_error_line(capsys)
+
+
 def test_a_preset_without_bundled_weights_loads_untrained_with_a_warning(monkeypatch, capsys):
     # A tiny preset keeps the test fast; "patent" and "lite" take the same path.
     tiny = {"filters": (4, 8, 8), "blocks_per_stage": 1, "kernel_size": 3}

@@ -6,10 +6,10 @@ def one_line(error, *, max_lines=None):
 
     Args:
         error: BaseException. The exception.
-        max_lines: int or None. `None` joins every line of the message; a
-            number keeps the first line and `max_lines - 1` of the next,
-            joined with "; ", and counts the rest ("; and 3 more").
-            Defaults to `None`.
+        max_lines: int or None. `None` joins every line of the message; 1
+            keeps the first line only; a larger number keeps the first line
+            and `max_lines - 1` of the next, joined with "; ", and counts the
+            rest ("; and 3 more"). Defaults to `None`.
 
     Returns:
         The message, or the exception's class name when it has none. A
@@ -23,6 +23,8 @@ def one_line(error, *, max_lines=None):
         return type(error).__name__
     if max_lines is None or len(lines) == 1:
         return " ".join(lines)
+    if max_lines <= 1:
+        return lines[0]
     message = lines[0]
     shown = lines[1:max_lines]
     if shown:

@@ -30,11 +30,16 @@ def check_output_folder(path, *, what="", writable=True):
         raise FileNotFoundError(
             f"Cannot write {what}'{path}': the folder '{folder}' does not exist. Create it first."
         )
-    if writable and not os.access(folder, os.W_OK):
+    if not writable:
+        return
+    try:  # a real file, not os.access: read-only mounts and ACLs count too
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
         raise PermissionError(
-            f"Cannot write {what}'{path}': the folder '{folder}' is not writable. "
-            "Choose another output path."
-        )
+            f"Cannot write {what}'{path}': the folder '{folder}' is not writable "
+            f"({error.strerror or error}). Choose another output path."
+        ) from error
 
 
 def write_atomically(path, write, *, text=False):
@@ -43,8 +48,9 @@ def write_atomically(path, write, *, text=False):
     The temporary file is hidden (`.name.*.part`) and in the same folder, so
     the rename is atomic; it is removed when anything fails, including
     KeyboardInterrupt. Only a killed process can leave one behind, never a
-    partial file under `path`, and the next write of `path` removes it. The file gets the usual permissions (0o666
-    less the umask), not `mkstemp`'s 0o600.
+    partial file under `path`, and the next write of `path` removes it. The
+    file gets the usual permissions (0o666 less the umask), not `mkstemp`'s
+    0o600.
 
     Args:
         path: str or path. The file to write.

@@ -37,8 +37,9 @@ def check_positive_float(name, value, *, allow_none=False):
         or isinstance(value, bool)
         or not 0 < value < math.inf
     ):
+        alternative = "None or " if allow_none else ""
         raise ValueError(
-            f"`{name}` must be a positive, finite number. Received: {name}={value!r}"
+            f"`{name}` must be {alternative}a positive, finite number. Received: {name}={value!r}"
         )
     return float(value)
 

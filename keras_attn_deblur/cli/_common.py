@@ -148,12 +148,18 @@ def load_model(spec, *, warn_untrained=True):
     A preset without bundled weights loads untrained; its warning is printed
     as `attn-deblur: warning: ...` unless `warn_untrained=False`.
     """
+    import keras
+
     from keras_attn_deblur.hub import UntrainedWeightsWarning
+    from keras_attn_deblur.hub import resolve
     from keras_attn_deblur.models import AttnDeblurNet
 
+    # A .keras file may hold any Keras model (evaluate, export and deblur take one);
+    # every other handle names an AttnDeblurNet.
+    model_class = keras.Model if spec.lower().endswith(".keras") else AttnDeblurNet
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = AttnDeblurNet.from_pretrained(spec, allow_untrained=True)
+        model = resolve.from_pretrained(model_class, spec, allow_untrained=True)
     for warning in caught:
         if warn_untrained or not issubclass(warning.category, UntrainedWeightsWarning):
             show_warning(warning.message, warning.category, warning.filename, warning.lineno)

@@ -1,6 +1,7 @@
 """`attn-deblur push`: publish a model to a Hugging Face Hub repo."""
 
 from keras_attn_deblur.cli._common import PROG
+from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import add_command
 from keras_attn_deblur.cli._common import add_model_option
 from keras_attn_deblur.cli._common import load_model
@@ -47,7 +48,12 @@ def run(args):
         result = hub.push_folder(folder, args.repo_id, **options)
         what = f"'{folder}' unchanged "
     else:
-        result = load_model(args.model).push_to_hub(args.repo_id, **options)
+        model = load_model(args.model)
+        if not hasattr(model, "push_to_hub"):
+            raise CommandError(
+                f"push needs an AttnDeblurNet; '{args.model}' holds a {type(model).__name__}."
+            )
+        result = model.push_to_hub(args.repo_id, **options)
         what = ""
     url = getattr(result, "commit_url", None) or getattr(result, "pr_url", None) or result
     print(f"pushed {what}to '{args.repo_id}'" + (f": {url}" if url else ""))

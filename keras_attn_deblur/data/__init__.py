@@ -15,6 +15,7 @@ builder (`data.tfds_gopro`) are imported on first use.
 
 import importlib
 
+from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
 from keras_attn_deblur.data.augment import center_crop_pair
 from keras_attn_deblur.data.augment import random_crop_pair
 from keras_attn_deblur.data.augment import random_flip_pair
@@ -50,10 +51,10 @@ from keras_attn_deblur.data.synthetic import jpeg_compress
 from keras_attn_deblur.data.synthetic import kernel_bank
 from keras_attn_deblur.data.synthetic import linear_motion_kernel
 from keras_attn_deblur.data.synthetic import nonuniform_blur
-from keras_attn_deblur.data.validation import spread
-from keras_attn_deblur.data.validation import synthetic_validation_pairs
-from keras_attn_deblur.data.validation import validation_data
-from keras_attn_deblur.data.validation import validation_set
+from keras_attn_deblur.data.validation_sets import spread
+from keras_attn_deblur.data.validation_sets import synthetic_validation_pairs
+from keras_attn_deblur.data.validation_sets import validation_data
+from keras_attn_deblur.data.validation_sets import validation_set
 
 # Names served on first access, so that TensorFlow (and TFDS) load only when used.
 _LAZY_ATTRIBUTES = {

@@ -45,7 +45,7 @@ class HubMixin:
     @classmethod
     def from_pretrained(
         cls,
-        handle: PathLike,
+        name_or_path: PathLike,
         *,
         allow_untrained: bool = False,
         revision: str | None = None,
@@ -57,14 +57,14 @@ class HubMixin:
     ) -> HubMixin:
         """Loads a model from any handle: a name, a folder, a `.keras` file or a Hub repo.
 
-        `handle` is, in this order: `"hf://org/name"`; a `.keras` file; a
+        `name_or_path` is, in this order: `"hf://org/name"`; a `.keras` file; a
         folder written by `save_pretrained`; a bundled name or a preset
         name (`"patent"`, `"lite"`); a Hub repo id `"org/name"`. A folder's
         weights' SHA-256 and its config's classes are checked before the
         model is built (see `keras_attn_deblur.hub.resolve`).
 
         Args:
-            handle: str or path. What to load, see above.
+            name_or_path: str or path. What to load, see above.
             allow_untrained: bool. For a preset without bundled weights,
                 return the untrained architecture with an
                 `UntrainedWeightsWarning` instead of raising
@@ -98,7 +98,7 @@ class HubMixin:
         """
         return resolve.from_pretrained(
             cls,
-            handle,
+            name_or_path,
             allow_untrained=allow_untrained,
             revision=revision,
             cache_dir=cache_dir,

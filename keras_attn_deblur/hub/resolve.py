@@ -1,6 +1,6 @@
 """One loader for every kind of model handle (keras-hub's `from_preset(handle)`).
 
-`from_pretrained(cls, handle)` takes, in this order:
+`from_pretrained(cls, name_or_path)` takes, in this order:
 
 1. `"hf://org/name"`: a Hub repo.
 2. A path ending in `.keras`: a file written by `model.save()`.
@@ -32,6 +32,7 @@ from keras_attn_deblur.hub import layout
 from keras_attn_deblur.hub import safety
 from keras_attn_deblur.models.presets import PRESETS
 
+
 class UntrainedWeightsWarning(UserWarning):
     """A preset was loaded without trained weights: the model is untrained."""
 
@@ -54,13 +55,13 @@ def preset_config(preset, **overrides):
     return config
 
 
-def from_pretrained(cls, handle, *, allow_untrained=False, **options):
+def from_pretrained(cls, name_or_path, *, allow_untrained=False, **options):
     """Loads a model of class `cls` from any handle (see the module docstring).
 
     Args:
         cls: the model class, `AttnDeblurNet` or a subclass. The loaded
             model must be an instance of it.
-        handle: str or path. A preset or bundled name, a folder written by
+        name_or_path: str or path. A preset or bundled name, a folder written by
             `save_pretrained`, a `.keras` file, or a Hub repo id
             (`"org/name"`, `"hf://org/name"`).
         allow_untrained: bool. For a preset without bundled weights, return
@@ -74,12 +75,12 @@ def from_pretrained(cls, handle, *, allow_untrained=False, **options):
         An uncompiled model.
     """
     download.check_options(options)
-    if not isinstance(handle, (str, os.PathLike)):
+    if not isinstance(name_or_path, (str, os.PathLike)):
         raise ValueError(
-            "`handle` must be a preset or bundled name, a folder, a .keras file, or a Hub "
-            f"repo id such as 'org/name'. Received: handle={handle!r}"
+            "`name_or_path` must be a preset or bundled name, a folder, a .keras file, or a "
+            f"Hub repo id such as 'org/name'. Received: name_or_path={name_or_path!r}"
         )
-    name = os.fspath(handle)
+    name = os.fspath(name_or_path)
     path = os.path.expanduser(name)
     revision = options.get("revision")
     if name.startswith(layout.HUB_PREFIX):
@@ -87,7 +88,7 @@ def from_pretrained(cls, handle, *, allow_untrained=False, **options):
         if not layout.is_repo_id(repo_id):
             raise ValueError(
                 "A Hub address must read 'hf://<namespace>/<name>'. "
-                f"Received: handle={name!r}"
+                f"Received: name_or_path={name!r}"
             )
         return _load_repo(cls, repo_id, options)
     if path.lower().endswith(".keras"):

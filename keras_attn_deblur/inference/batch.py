@@ -81,6 +81,7 @@ def deblur_file(model, input_path, output_path, *, overwrite=False, **options):
     _restore_file(deblurrer, input_path, output_path)
     return output_path
 
+
 def _restore_file(deblurrer, input_path, output_path):
     format_for(output_path)  # an unknown extension fails before the image is read
     samples, mode, info = load_image_samples(input_path)
@@ -161,8 +162,8 @@ def deblur_folder(
     """Restores every image in a folder into another folder.
 
     Images are the files with an extension in `IMAGE_EXTENSIONS` (hidden
-    files are ignored, see `_utils.paths.is_image_name`); with `recursive=True` subfolders are walked too and
-    mirrored under `output_dir` (which is never walked itself). Each output
+    files are ignored, see `_utils.paths.is_image_name`); with
+    `recursive=True` subfolders are walked too and mirrored under `output_dir` (which is never walked itself). Each output
     keeps its input's name (plus `suffix` before the extension), format, bit
     depth, channels, ICC profile and EXIF (see `deblur_file`), and is
     written atomically: a killed run never leaves a half-written image under

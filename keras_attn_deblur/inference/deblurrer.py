@@ -70,9 +70,10 @@ _PRECISION_MODELS = weakref.WeakKeyDictionary()
 class Deblurrer:
     """Restores blurry photos of any size with a model; returns the same kind, size and mode.
 
-    The options are checked once, here; the network to run (the model, or
-    a cached copy rebuilt under `precision`'s dtype policy with the model's
-    weights as they are now) is chosen once too. Calling the `Deblurrer`
+    The options are checked once, here, and the network to run is chosen
+    once: the model, or a cached copy rebuilt under `precision`'s dtype
+    policy, whose weights are refreshed from the model's for every image
+    (milliseconds), so training in between is seen. Calling the `Deblurrer`
     restores one image (see `__call__`). `deblur(model, image, **options)`
     is `Deblurrer(model, **options)(image)`.
 
@@ -232,6 +233,8 @@ class Deblurrer:
         One or two channels are gray (+ alpha), three or four RGB (+ alpha).
         Alpha is copied untouched.
         """
+        # The weights as they are now (a copy made under `precision` is refreshed).
+        self.network = _model_for_precision(self.model, self.precision)
         squeeze = samples.ndim == 2
         if squeeze:
             samples = samples[:, :, None]
@@ -300,7 +303,6 @@ class Deblurrer:
                 carried = next_top - band_top
                 band[: plan.tile_height - carried] = band[carried:]
                 band[plan.tile_height - carried :] = 0.0
-
 
 
 def _model_for_precision(model, precision):
@@ -405,7 +407,7 @@ def deblur(model, image, **options):
 
 
 def as_deblurrer(model, options):
-    """`model` if it is a `Deblurrer` (and `options` is empty), else `Deblurrer(model, **options)`."""
+    """`model` if it is a `Deblurrer` (and `options` is empty), else a `Deblurrer` of it."""
     if isinstance(model, Deblurrer):
         if options:
             raise TypeError(

@@ -198,7 +198,7 @@ def plan_tiles(
 
 
 def tile_grid(height, width, *, tile_size, tile_overlap, memory_budget_mb, bytes_per_tile_pixel):
-    """`plan_tiles` for options already checked (`check_tiling_options`), the memory per tile pixel known.
+    """`plan_tiles` for checked options (`check_tiling_options`) and a known memory per pixel.
 
     `Deblurrer` checks its options and asks the model for its memory once,
     then plans each image with this.

@@ -16,3 +16,7 @@ def __getattr__(name):
 
         return AttnDeblurNet
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + ["AttnDeblurNet"])

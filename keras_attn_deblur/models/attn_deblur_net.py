@@ -414,7 +414,8 @@ class AttnDeblurNet(HubMixin, keras.Model):
         first, last = union(image, conv(decoded_1))
         middle = slice(length // 4, 3 * length // 4)
         size = int(np.max(last[middle] - first[middle]) + 1)
-        radius = int(max(np.max(pixels[middle] - first[middle]), np.max(last[middle] - pixels[middle])))
+        reach = max(np.max(pixels[middle] - first[middle]), np.max(last[middle] - pixels[middle]))
+        radius = int(reach)
         return size, radius
 
     def get_config(self):

@@ -34,11 +34,11 @@ training.run("runs/gopro", gopro="/datasets/GOPRO_Large", steps=300_000, epochs=
 
 from keras_attn_deblur.training.atomic_backup_and_restore import AtomicBackupAndRestore
 from keras_attn_deblur.training.atomic_backup_and_restore import weights_are_finite
-from keras_attn_deblur.training.recipe import TrainingDivergedError
 from keras_attn_deblur.training.recipe import compile_for_deblurring
 from keras_attn_deblur.training.recipe import deblurring_callbacks
 from keras_attn_deblur.training.runner import FINAL_MODEL
 from keras_attn_deblur.training.runner import RunOptionsError
+from keras_attn_deblur.training.runner import TrainingDivergedError
 from keras_attn_deblur.training.runner import finished_model
 from keras_attn_deblur.training.runner import run
 

@@ -165,10 +165,6 @@ def _optimizer(name, learning_rate, total_steps, final_learning_rate_ratio, weig
     return keras.optimizers.Adam(schedule, clipnorm=clipnorm)
 
 
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN or infinite: the weights are no longer usable."""
-
-
 def deblurring_callbacks(
     directory,
     *,

@@ -15,13 +15,16 @@ from keras_attn_deblur.data.datasets import make_dataset
 from keras_attn_deblur.data.datasets import synthetic_dataset
 from keras_attn_deblur.data.pairs import folder_pairs
 from keras_attn_deblur.data.pairs import gopro_pairs
-from keras_attn_deblur.data.validation import validation_data
-from keras_attn_deblur.data.validation import validation_set
+from keras_attn_deblur.data.validation_sets import validation_data
+from keras_attn_deblur.data.validation_sets import validation_set
 from keras_attn_deblur.models.precision import with_dtype
 from keras_attn_deblur.training.atomic_backup_and_restore import weights_are_finite
-from keras_attn_deblur.training.recipe import TrainingDivergedError
 from keras_attn_deblur.training.recipe import compile_for_deblurring
 from keras_attn_deblur.training.recipe import deblurring_callbacks
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite: the weights are no longer usable."""
 
 
 class RunOptionsError(ValueError):

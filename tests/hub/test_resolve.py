@@ -135,5 +135,5 @@ def test_options_of_another_kind_of_handle_are_refused(tmp_path):
     folder = tiny_model().save_pretrained(tmp_path / "out")
     with pytest.raises(ValueError, match="`revision` applies to Hub repos only"):
         AttnDeblurNet.from_pretrained(folder, revision="main")
-    with pytest.raises(ValueError, match="`handle` must be"):
+    with pytest.raises(ValueError, match="`name_or_path` must be"):
         AttnDeblurNet.from_pretrained(42)
