@@ -206,7 +206,7 @@ def compare(results, current, min_gain):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     model_path = args.model or os.path.join(args.run_dir, "best.keras")
-    output = args.output or os.fspath(hub.BUNDLED_WEIGHTS_DIR / args.preset)
+    output = args.output or os.fspath(hub.layout.BUNDLED_WEIGHTS_DIR / args.preset)
     release_dir = args.release_dir or os.path.join("release", args.preset)
     evaluation_dir = os.path.join(release_dir, "evaluation")
     run = describe_run(args, model_path)

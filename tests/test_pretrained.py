@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGES = os.path.join(ROOT, "examples", "images")
 BLURRY = os.path.join(IMAGES, "gopro_000241_blurry.png")
 SHARP = os.path.join(IMAGES, "gopro_000241_sharp.jpg")
-BUNDLED = hub.BUNDLED_WEIGHTS_DIR / "patent"
+BUNDLED = hub.layout.BUNDLED_WEIGHTS_DIR / "patent"
 EVALUATION = os.path.join(ROOT, "release", "patent", "evaluation")
 
 

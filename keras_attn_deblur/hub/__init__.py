@@ -3,7 +3,9 @@
 The model's methods (`AttnDeblurNet.from_pretrained`, `.save_pretrained`,
 `.push_to_hub`, `.from_preset`) come from `HubMixin`; the modules:
 
-- `layout`: the saved folder's files, the Hub-id rule, bundled names.
+- `layout`: the saved folder's files, the Hub-id rule, bundled names and
+  their folder `layout.BUNDLED_WEIGHTS_DIR` (read there on every call, so
+  patching it points every loader elsewhere).
 - `safety`: the checks made before loading or publishing (hash, config
   classes, finite weights, files inside the folder).
 - `download`: `snapshot_download` with one-line errors.
@@ -14,7 +16,6 @@ The model's methods (`AttnDeblurNet.from_pretrained`, `.save_pretrained`,
 This package never imports the model module: the mixin passes the class.
 """
 
-from keras_attn_deblur.hub.layout import BUNDLED_WEIGHTS_DIR
 from keras_attn_deblur.hub.layout import CARD_FILE
 from keras_attn_deblur.hub.layout import CONFIG_FILE
 from keras_attn_deblur.hub.layout import INPUT_RANGE
@@ -32,7 +33,6 @@ from keras_attn_deblur.hub.upload import push_folder
 from keras_attn_deblur.hub.upload import push_to_hub
 
 __all__ = [
-    "BUNDLED_WEIGHTS_DIR",
     "CARD_FILE",
     "CONFIG_FILE",
     "INPUT_RANGE",
