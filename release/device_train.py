@@ -50,14 +50,19 @@ def build_parser():
         "--started", type=float, default=None,
         help="epoch seconds the run started (device_train.sh passes its own start)",
     )  # fmt: skip
-    parser.add_argument("--deadline", type=float, default=520.0,
-                        help="stop training this many seconds after the start (520)")  # fmt: skip
+    parser.add_argument("--deadline", type=float, default=560.0,
+                        help="stop training this many seconds after the start (560)")  # fmt: skip
     parser.add_argument("--save-every", type=float, default=60.0, help="seconds (60)")
     parser.add_argument("--log-every", type=int, default=25, help="steps (25)")
     parser.add_argument("--patch-size", type=int, default=256)
     parser.add_argument("--max-batch", type=int, default=64)
-    parser.add_argument("--frame-fraction", type=float, default=0.75,
-                        help="share of each batch from the GoPro frames (0.75)")  # fmt: skip
+    parser.add_argument("--frame-fraction", type=float, default=0.5,
+                        help="share of each batch from the GoPro frames (0.5)")  # fmt: skip
+    parser.add_argument(
+        "--frames-per-pair", type=int, nargs=2, default=(7, 41), metavar=("LOW", "HIGH"),
+        help="frames averaged per GoPro pair, odd counts (7 41): frames 1-200 move slowly, "
+        "so GoPro's 7-13 blur them far less than the validation frames",
+    )  # fmt: skip
     parser.add_argument("--learning-rate", type=float, default=5e-4)
     parser.add_argument("--warmup-steps", type=int, default=100)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
@@ -197,8 +202,9 @@ def make_trainer(model, args, batch_size):
         learning_rate=args.learning_rate, weight_decay=args.weight_decay, beta_2=0.99
     )
     synthesizer = PairSynthesizer(
-        patch_size=args.patch_size, frame_fraction=args.frame_fraction, seed=args.seed
-    )
+        patch_size=args.patch_size, frame_fraction=args.frame_fraction,
+        frames_per_pair=tuple(args.frames_per_pair), seed=args.seed,
+    )  # fmt: skip
     return SynthesisTrainer(model, optimizer, PSNRLoss(), synthesizer, batch_size)
 
 
@@ -286,7 +292,8 @@ def main(argv=None):
     training_text = (
         f"Continued from `{args.init}` on {log.record['device']} by `release/device_train.sh`: "
         f"PairSynthesizer batches made on the device ({args.frame_fraction:.0%} GoPro GOPR0477 "
-        "frames 1-200 averaged over 7-13 frames, the rest synthetic non-uniform blur of "
+        f"frames 1-200 averaged over {args.frames_per_pair[0]}-{args.frames_per_pair[1]} "
+        "frames, the rest synthetic non-uniform blur of "
         f"sharp photo crops), batch {batch} x {args.patch_size}x{args.patch_size}, PSNR loss, "
         f"AdamW (peak {args.learning_rate:g}, weight decay {args.weight_decay:g}), warm-up "
         "then cosine decay to the deadline, mixed bfloat16."

@@ -3,7 +3,7 @@
 # no network), from the project root, with .device/ carried along:
 #
 #   python release/pack_device.py                      # here, first: builds .device/
-#   bash release/device_train.sh                       # there: trains until 520 s, writes $OUT
+#   bash release/device_train.sh                       # there: trains until 560 s, writes $OUT
 #   OUT=$(mktemp -d) bash release/device_train.sh --rehearse   # here: the same path on this CPU
 #
 # It installs the carried wheels (keras, namex, optree) into a temporary target offline, selects

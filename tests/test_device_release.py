@@ -85,6 +85,9 @@ def test_rehearsal_returns_loadable_weights_and_a_log(packed, tmp_path):
     assert all(np.isfinite(weight).all() for weight in weights)
     metadata = json.loads((out / "model" / "metadata.json").read_text())["keras_attn_deblur"]
     assert metadata["weights_dtype"] == "float16"
+    # The card says what the run trained on: the default recipe's frame windows and mix.
+    card = (out / "model" / "README.md").read_text()
+    assert "50% GoPro GOPR0477 frames 1-200 averaged over 7-41 frames" in card
 
     log = json.loads((out / "train_log.json").read_text())
     assert log["status"] == "finished" and log["steps"] >= 1

@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import sys
 
 import numpy as np
@@ -29,6 +30,7 @@ import train as release_train  # noqa: E402
 
 NUM_FRAMES = 32
 TRAIN_FRAMES = 16
+TRAIN_COUNTS = (9, 11, 13, 15)  # --train-frames-per-pair 9 15: longer than GoPro's 7-13
 
 
 def _textured(rng, height, width):
@@ -71,7 +73,7 @@ def built(sources, tmp_path_factory):
     data_args = (
         f"--frames {sources / 'frames'} --photos {sources / 'photos'} "
         f"--val-photos {sources / 'val_photos'} --train-frames {TRAIN_FRAMES} "
-        "--val-stride 2 --synthetic-pairs 3 --crop 48"
+        "--val-stride 2 --synthetic-pairs 3 --crop 48 --train-frames-per-pair 9 15"
     )
     assert build_data.main(["--output", str(output), *data_args.split()]) == 0
     return output, data_args
@@ -85,7 +87,8 @@ def test_frame_pairs_are_averages_of_their_own_frames(built, sources):
     output, _ = built
     train_names = [name for name in _names(output / "train") if name.startswith("gopro_")]
     # One window per start frame that fits: count them by hand from the seed.
-    assert len(train_names) == len(build_data.frame_windows(TRAIN_FRAMES, 1, seed=0))
+    windows = build_data.frame_windows(TRAIN_FRAMES, 1, seed=0, counts=TRAIN_COUNTS)
+    assert len(train_names) == len(windows)
     for name in train_names[:3] + _names(output / "val_gopro")[:2]:
         folder = output / ("train" if name in train_names else "val_gopro")
         middle, count = map(int, re.match(r"gopro_(\d+)_avg(\d+)\.png", name).groups())
@@ -98,6 +101,36 @@ def test_frame_pairs_are_averages_of_their_own_frames(built, sources):
         sharp = np.asarray(Image.open(folder / "sharp" / name), "float64") / 255
         assert np.abs(blurry - expected).max() <= 0.5 / 255 + 1e-6
         np.testing.assert_array_equal(sharp, frames[count // 2])
+
+
+def test_training_windows_are_longer_than_the_validation_windows(built):
+    output, _ = built
+
+    def counts(folder):
+        return {int(re.search(r"_avg(\d+)\.png", name).group(1))
+                for name in _names(folder) if name.startswith("gopro_")}  # fmt: skip
+
+    assert counts(output / "train") <= set(TRAIN_COUNTS) and 15 in counts(output / "train")
+    assert counts(output / "val_gopro") <= set(build_data.GOPRO_FRAME_COUNTS)
+    assert build_data.build_parser().parse_args([]).train_frames_per_pair == (7, 41)
+
+
+def test_a_folder_built_with_other_settings_is_refused(built, tmp_path, capsys):
+    output, data_args = built
+    before = {folder: _names(output / folder) for folder in ("train", "val_gopro", "val_photos")}
+    assert build_data.main(["--output", str(output), *data_args.split()]) == 0  # same: no-op
+    assert "newly written: train frame-averaged 0, train synthetic 0" in capsys.readouterr().out
+    other = data_args.replace("--train-frames-per-pair 9 15", "--train-frames-per-pair 7 13")
+    with pytest.raises(SystemExit) as refused:
+        build_data.main(["--output", str(output), *other.split()])
+    message = str(refused.value)
+    assert "\n" not in message and "train_frames_per_pair [9, 15], not [7, 13]" in message
+    assert {folder: _names(output / folder) for folder in before} == before
+    # A folder of pairs without build.json (an older build) is refused too.
+    legacy = tmp_path / "legacy"
+    shutil.copytree(output / "train", legacy / "train")
+    with pytest.raises(SystemExit, match="holds pairs but no build.json"):
+        build_data.main(["--output", str(legacy), *data_args.split()])
 
 
 def test_validation_frames_are_never_trained_on(built):
