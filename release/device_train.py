@@ -261,7 +261,10 @@ def main(argv=None):
         device=f"{device.platform}: {device.device_kind}", jax=jax.__version__,
         keras=keras.__version__, arguments=vars(args),
     )  # fmt: skip
-    log.update(peak_bf16_tflops=round(measure_peak(512 if args.rehearse else 8192), 1))
+    # A busy CPU rehearsal can measure well under 0.05 TFLOP/s: keep significant digits, not
+    # decimals, and divide by the exact figure.
+    peak = measure_peak(512 if args.rehearse else 8192)
+    log.update(peak_bf16_tflops=float(f"{peak:.4g}"))
 
     init = args.init
     if args.rehearse:  # a tiny model through the same loading path as the real weights
@@ -324,7 +327,7 @@ def main(argv=None):
             "step": step, "seconds": round(now - started, 1), "loss": round(values["loss"], 4),
             "psnr": round(values["psnr"], 3), "input_psnr": round(values["input_psnr"], 3),
             "learning_rate": rate, "patches_per_second": round(patches_per_second, 2),
-            "tflops": round(tflops, 2), "mfu": round(tflops / log.record["peak_bf16_tflops"], 4),
+            "tflops": round(tflops, 2), "mfu": round(tflops / peak, 4),
             "host_fraction": round(host_seconds / seconds, 4),
         })  # fmt: skip
         log.write()
