@@ -179,7 +179,7 @@ def check_manifest(args):
     settings = {key: value for key, value in vars(args).items() if key != "output"}
     for key in ("frames", "photos", "val_photos"):
         settings[key] = os.path.realpath(settings[key])
-    settings["train_frames_per_pair"] = list(settings["train_frames_per_pair"])
+    settings = json.loads(json.dumps(settings))  # as read back (tuples become lists)
     path = os.path.join(args.output, MANIFEST)
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as file:
@@ -209,6 +209,10 @@ def build(args):
             f"build_data: error: '{args.frames}' holds {len(frames)} frames; need more than "
             f"--train-frames {args.train_frames} so that some are left for validation"
         )
+    try:
+        train_counts = odd_frame_counts(args.train_frames_per_pair)
+    except ValueError as error:
+        raise SystemExit(f"build_data: error: --train-frames-per-pair: {error}") from None
     check_manifest(args)
     train = os.path.join(args.output, "train")
     val_gopro = os.path.join(args.output, "val_gopro")
@@ -218,7 +222,7 @@ def build(args):
     counts = {}
     counts["train frame-averaged"] = write_frame_pairs(
         frames[: args.train_frames], train, "gopro", stride=1, seed=args.seed,
-        counts=odd_frame_counts(args.train_frames_per_pair),
+        counts=train_counts,
     )
     train_photos = _spread(_image_paths(args.photos), args.synthetic_pairs)
     counts["train synthetic"] = write_synthetic_pairs(

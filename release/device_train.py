@@ -251,10 +251,15 @@ def main(argv=None):
 
     from keras_attn_deblur import AttnDeblurNet
     from keras_attn_deblur import hub
+    from keras_attn_deblur.data.synthetic import odd_frame_counts
     from keras_attn_deblur.models import with_dtype
 
     if keras.backend.backend() != "jax":
         raise SystemExit("device_train: error: set KERAS_BACKEND=jax (device_train.sh does)")
+    try:  # before any device time goes to loading and compiling
+        odd_frame_counts(args.frames_per_pair)
+    except ValueError as error:
+        raise SystemExit(f"device_train: error: --frames-per-pair: {error}") from None
     device = jax.devices()[0]
     log = RunLog(
         os.path.join(args.out, LOG_NAME),

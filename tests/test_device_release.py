@@ -107,6 +107,16 @@ def test_missing_pack_is_a_one_line_error(tmp_path):
     assert "run 'python release/pack_device.py' first" in result.stderr
 
 
+def test_a_window_range_without_an_odd_count_is_a_one_line_error(packed, tmp_path):
+    output, _ = packed
+    result = _run(["bash", "release/device_train.sh", "--rehearse", "--frames-per-pair", "8", "8"],
+                  OUT=str(tmp_path / "out"), DEVICE_DIR=str(output))  # fmt: skip
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("device_train: error: --frames-per-pair:") and "odd" in last
+    assert not (tmp_path / "out" / "model").exists()
+
+
 def test_pack_refuses_a_folder_it_did_not_write(tmp_path):
     foreign = tmp_path / "mine"
     foreign.mkdir()

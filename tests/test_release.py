@@ -126,6 +126,14 @@ def test_a_folder_built_with_other_settings_is_refused(built, tmp_path, capsys):
     message = str(refused.value)
     assert "\n" not in message and "train_frames_per_pair [9, 15], not [7, 13]" in message
     assert {folder: _names(output / folder) for folder in before} == before
+    # A window range with no odd count is refused before anything is written.
+    empty = tmp_path / "empty"
+    bad = data_args.replace("--train-frames-per-pair 9 15", "--train-frames-per-pair 8 8")
+    with pytest.raises(SystemExit) as refused:
+        build_data.main(["--output", str(empty), *bad.split()])
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith("build_data: error: --train-frames-per-pair")
+    assert not (empty / build_data.MANIFEST).exists()
     # A folder of pairs without build.json (an older build) is refused too.
     legacy = tmp_path / "legacy"
     shutil.copytree(output / "train", legacy / "train")
