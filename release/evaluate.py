@@ -171,8 +171,10 @@ def describe_run(args, model_path):
         recipe["hours"] = args.hours
     if not args.hardware:
         raise SystemExit("evaluate: error: --hardware is required for a CPU run (what it ran on)")
-    recipe.update(hardware=args.hardware, optimizer="Adam",
-                  schedule=f"{recipe['steps']:,}-step cosine schedule", log=log_path)  # fmt: skip
+    schedule = f"{recipe['steps']:,}-step cosine schedule"
+    if recipe.get("warmup_steps"):
+        schedule = f"{recipe['warmup_steps']:,}-step warm-up and {schedule}"
+    recipe.update(hardware=args.hardware, optimizer="Adam", schedule=schedule, log=log_path)
     return recipe
 
 

@@ -48,6 +48,10 @@ def build_parser():
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--patch-size", type=int, default=256)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument(
+        "--warmup-steps", type=int, default=0,
+        help="linear warm-up to the peak learning rate first; ~100 with --from-model (0)",
+    )
     parser.add_argument("--loss", default="mse")
     parser.add_argument("--mixed-precision", default="bfloat16", help="bfloat16, float16 or none")
     parser.add_argument("--val-crop", type=int, default=256)
@@ -77,6 +81,7 @@ def run_options(args):
         batch_size=args.batch_size,
         patch_size=args.patch_size,
         learning_rate=args.learning_rate,
+        warmup_steps=args.warmup_steps,
         loss=args.loss,
         pipeline=args.pipeline,
         mixed_precision=None if args.mixed_precision == "none" else args.mixed_precision,
@@ -102,7 +107,7 @@ def record_recipe(args, seconds):
     record.update(
         preset=args.preset, from_model=args.from_model, steps=args.steps, epochs=args.epochs,
         batch_size=args.batch_size, patch_size=args.patch_size,
-        learning_rate=args.learning_rate, loss=args.loss,
+        learning_rate=args.learning_rate, warmup_steps=args.warmup_steps, loss=args.loss,
         mixed_precision=args.mixed_precision, val_crop=args.val_crop, val_set=args.val_set,
     )  # fmt: skip
     record["hours"] = round(record["hours"] + seconds / 3600, 4)

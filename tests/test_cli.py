@@ -254,6 +254,16 @@ def test_train_on_photos_with_synthetic_blur(tmp_path, model_path):
         assert len(list(csv.DictReader(stream))) == 1
 
 
+def test_train_warmup_longer_than_the_run_is_a_usage_error(tmp_path, capsys):
+    code = main(["train", "--photos", str(tmp_path), "--steps", "5", "--warmup-steps", "5",
+                 "--run-dir", str(tmp_path / "run")])
+    assert code == 2
+    assert "--warmup-steps 5 must be fewer than the 5 training steps: lower it or raise --steps" in (
+        one_error_line(capsys)
+    )
+    assert not (tmp_path / "run").exists()
+
+
 # === visualize and export ===
 
 

@@ -176,11 +176,12 @@ def test_train_evaluate_package(built, tmp_path, capsys):
     code = release_train.main([
         "--data-dir", str(output), "--run-dir", str(run_dir), "--preset", "lite",
         "--steps", "2", "--epochs", "1", "--batch-size", "2", "--patch-size", "32",
-        "--val-crop", "32", "--mixed-precision", "none", "--data-args", data_args,
+        "--val-crop", "32", "--mixed-precision", "none", "--warmup-steps", "1",
+        "--data-args", data_args,
     ])  # fmt: skip
     assert code == 0
     recipe = json.loads((run_dir / release_train.RECIPE_FILE).read_text())
-    assert recipe["sessions"] == 1 and 0 < recipe["hours"] < 1
+    assert recipe["sessions"] == 1 and 0 < recipe["hours"] < 1 and recipe["warmup_steps"] == 1
     for name in ("best.keras", "final.keras", "log.csv"):
         assert (run_dir / name).is_file()
 
@@ -202,7 +203,7 @@ def test_train_evaluate_package(built, tmp_path, capsys):
     assert metadata["weights_dtype"] == "float16"
     card = (bundled / "README.md").read_text()
     assert "## Training" in card and "a test machine" in card
-    assert "2 steps of batch 2 (4 patches of 32x32), 2-step cosine schedule" in card
+    assert "2 steps of batch 2 (4 patches of 32x32), 1-step warm-up and 2-step cosine schedule" in card
     assert "float32, on a test machine" in card
 
     recorded = {entry["dataset"]: entry for entry in metadata["evaluation"]}

@@ -39,6 +39,23 @@ def test_compile_builds_the_recipe():
         assert float(schedule(step)) == pytest.approx(expected, rel=1e-5)
 
 
+def test_compile_warms_up_then_decays():
+    model = training.compile_for_deblurring(
+        "lite", learning_rate=1e-3, total_steps=1000, warmup_steps=100
+    )
+    schedule = model.optimizer._learning_rate
+    # By hand: linear from 0 to the peak over 100 steps, then the cosine over the other 900.
+    for step in (0, 50, 100):
+        assert float(schedule(step)) == pytest.approx(1e-3 * step / 100, rel=1e-5, abs=1e-12)
+    for step in (100, 550, 1000):
+        expected = 1e-3 * (0.99 * 0.5 * (1 + math.cos(math.pi * (step - 100) / 900)) + 0.01)
+        assert float(schedule(step)) == pytest.approx(expected, rel=1e-5)
+    # Without total_steps: the warm-up, then the peak for good.
+    constant = training.compile_for_deblurring("lite", learning_rate=1e-3, warmup_steps=10)
+    rates = [float(constant.optimizer._learning_rate(step)) for step in (5, 10, 11, 10**6)]
+    assert rates == pytest.approx([5e-4, 1e-3, 1e-3, 1e-3], rel=1e-5)
+
+
 def test_compile_options():
     model = training.compile_for_deblurring(
         _tiny_model(), optimizer="adamw", weight_decay=1e-3, loss="mse",
@@ -116,6 +133,8 @@ def test_bfloat16_model_learns_and_its_metrics_match_a_float32_reference():
         ({"optimizer": "sgd"}, "optimizer='sgd'"),
         ({"loss": "huber"}, "loss='huber'"),
         ({"total_steps": 0}, "total_steps=0"),
+        ({"warmup_steps": -1}, "warmup_steps=-1"),
+        ({"total_steps": 10, "warmup_steps": 10}, "warmup_steps=10"),
         ({"frequency_weight": -1.0}, "frequency_weight=-1.0"),
     ],
 )
@@ -203,6 +222,7 @@ def test_short_fit_raises_validation_psnr_above_the_blurry_input():
         ({}, "exactly one source of training data"),
         ({"photos": "a", "pairs": ("b", "c")}, "(received: `pairs`, `photos`)"),
         ({"photos": "a", "val_photos": "v", "no_val": True}, "`val_photos` and `no_val`"),
+        ({"photos": "a", "warmup_steps": 2}, "`warmup_steps` 2 must be fewer than the 1 "),
     ],
 )
 def test_run_rejects_contradicting_options(tmp_path, options, message):

@@ -93,6 +93,11 @@ def register(subparsers):
     recipe.add_argument("--patch-size", type=positive_int, default=256, help="(256)")
     recipe.add_argument("--learning-rate", type=float, default=2e-4, help="peak (2e-4)")
     recipe.add_argument(
+        "--warmup-steps", type=non_negative_int, default=0, metavar="N",
+        help="linear warm-up to the peak over the first N steps; ~100 when fine-tuning "
+        "trained weights with --model (0)",
+    )
+    recipe.add_argument(
         "--loss", choices=("charbonnier", "l1", "mse", "psnr"), default="charbonnier",
         help="(charbonnier)",
     )
@@ -133,7 +138,8 @@ def run(args):
             val_pairs=args.val_pairs, val_photos=args.val_photos, no_val=args.no_val,
             val_limit=args.val_limit, val_crop=args.val_crop,
             model=_model(args), steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
-            patch_size=args.patch_size, learning_rate=args.learning_rate, loss=args.loss,
+            patch_size=args.patch_size, learning_rate=args.learning_rate,
+            warmup_steps=args.warmup_steps, loss=args.loss,
             mixed_precision=args.mixed_precision, distribute=args.distribute, seed=args.seed,
             quiet=args.quiet,
         )  # fmt: skip

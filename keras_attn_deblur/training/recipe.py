@@ -5,6 +5,7 @@ import os
 import keras
 
 from keras_attn_deblur import distribute as distribute_lib
+from keras_attn_deblur._utils.validation import check_non_negative_int
 from keras_attn_deblur._utils.validation import check_positive_int
 from keras_attn_deblur.losses import CharbonnierLoss
 from keras_attn_deblur.losses import FrequencyLoss
@@ -43,6 +44,7 @@ def compile_for_deblurring(
     *,
     learning_rate=2e-4,
     total_steps=None,
+    warmup_steps=0,
     final_learning_rate_ratio=0.01,
     optimizer="adam",
     weight_decay=1e-4,
@@ -56,10 +58,10 @@ def compile_for_deblurring(
 ):
     """Builds (if needed) and compiles a model with the deblurring recipe.
 
-    The recipe: Adam or AdamW, a cosine learning-rate decay from
-    `learning_rate` to `learning_rate * final_learning_rate_ratio` over
-    `total_steps` optimizer steps (constant when `total_steps` is `None`), a
-    pixel loss (Charbonnier by default) optionally plus MIMO-UNet's FFT loss,
+    The recipe: Adam or AdamW, an optional linear warm-up from 0 to
+    `learning_rate` over `warmup_steps`, then a cosine learning-rate decay to
+    `learning_rate * final_learning_rate_ratio` at `total_steps` optimizer
+    steps (constant when `total_steps` is `None`), a pixel loss (Charbonnier by default) optionally plus MIMO-UNet's FFT loss,
     and PSNR/SSIM metrics averaged per image.
 
     Mixed precision is a property of the layers, so it is applied here: a
@@ -90,6 +92,10 @@ def compile_for_deblurring(
         learning_rate: float. Peak learning rate. Defaults to `2e-4`.
         total_steps: int. Optimizer steps of the whole run, for the cosine
             decay. Defaults to `None` (constant learning rate).
+        warmup_steps: int. Steps of linear warm-up from 0 to `learning_rate`
+            (part of `total_steps`). Fine-tuning trained weights wants some:
+            a fresh Adam moves every weight by about `learning_rate` in its
+            first steps, whatever its gradient. Defaults to `0`.
         final_learning_rate_ratio: float. The learning rate at `total_steps`
             as a fraction of `learning_rate`. Defaults to `0.01`.
         optimizer: str. `"adam"` or `"adamw"`. Defaults to `"adam"`.
@@ -129,6 +135,12 @@ def compile_for_deblurring(
             f"`optimizer` must be one of {_OPTIMIZERS}. Received: optimizer={optimizer!r}"
         )
     check_positive_int("total_steps", total_steps, allow_none=True)
+    check_non_negative_int("warmup_steps", warmup_steps)
+    if total_steps is not None and warmup_steps >= total_steps:
+        raise ValueError(
+            f"`warmup_steps` must be fewer than `total_steps` ({total_steps}). "
+            f"Received: warmup_steps={warmup_steps!r}"
+        )
     if frequency_weight < 0:
         raise ValueError(
             f"`frequency_weight` must be >= 0. Received: frequency_weight={frequency_weight!r}"
@@ -144,8 +156,8 @@ def compile_for_deblurring(
             model = with_dtype(model, policy, rebuild=engine is not None)
         model.compile(
             optimizer=_optimizer(
-                optimizer, learning_rate, total_steps, final_learning_rate_ratio,
-                weight_decay, clipnorm,
+                optimizer, learning_rate, total_steps, warmup_steps,
+                final_learning_rate_ratio, weight_decay, clipnorm,
             ),
             loss=loss_instance,
             metrics=[PSNR()] + [SSIM(variant=variant) for variant in ssim_variants],
@@ -154,9 +166,21 @@ def compile_for_deblurring(
     return model
 
 
-def _optimizer(name, learning_rate, total_steps, final_learning_rate_ratio, weight_decay, clipnorm):
+def _optimizer(
+    name, learning_rate, total_steps, warmup_steps, final_learning_rate_ratio, weight_decay,
+    clipnorm,
+):
     schedule = learning_rate
-    if total_steps is not None:
+    if warmup_steps:
+        # From 0 to the peak over `warmup_steps`, then the cosine (alpha 1: constant).
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0,
+            decay_steps=(total_steps or warmup_steps + 1) - warmup_steps,
+            alpha=final_learning_rate_ratio if total_steps else 1.0,
+            warmup_target=learning_rate,
+            warmup_steps=warmup_steps,
+        )
+    elif total_steps is not None:
         schedule = keras.optimizers.schedules.CosineDecay(
             learning_rate, decay_steps=total_steps, alpha=final_learning_rate_ratio
         )
