@@ -44,6 +44,7 @@ from keras_attn_deblur import AttnDeblurNet
 from keras_attn_deblur import data
 from keras_attn_deblur import evaluation
 from keras_attn_deblur import hub
+from keras_attn_deblur.models.presets import PRESETS
 
 HUB_ID = "keras-attn-deblur/attn-deblur-{preset}"
 SETS = (
@@ -178,6 +179,42 @@ def describe_run(args, model_path):
     return recipe
 
 
+def earlier_runs(args, run, history):
+    """The runs behind `run`'s starting model that `history` does not count yet, oldest first.
+
+    A run that starts from another run's weights (a device run's model folder,
+    a CPU run's `best.keras` or `model/`) carries that run's budget too, so
+    that the card counts every step behind the weights it ships. The chain
+    stops at a preset name (the bundled weights, already counted) or at a run
+    `history` already holds.
+    """
+    chain, source, folders = [], run.get("from_model"), set()
+    counted = [json.dumps(entry, sort_keys=True) for entry in history]
+    while source and source not in PRESETS and os.path.exists(source):
+        folder = os.path.dirname(os.path.abspath(source))
+        if folder in folders:  # a run folder that names itself: counted once
+            break
+        folders.add(folder)
+        device_run = os.path.isfile(os.path.join(folder, "train_log.json"))
+        if not (device_run or os.path.isfile(os.path.join(folder, "release_recipe.json"))):
+            raise SystemExit(
+                f"evaluate: error: the run starts from '{source}', whose training is unknown "
+                "(no train_log.json beside it, no release_recipe.json in its folder), so the "
+                "card would undercount the budget: start from a release run's weights"
+            )
+        # A device run's log names its device; a CPU run ran on this --hardware.
+        hardware = None if device_run else args.hardware
+        options = {**vars(args), "device_log": None, "run_dir": folder, "hours": None,
+                   "hardware": hardware}  # fmt: skip
+        earlier = describe_run(argparse.Namespace(**options), source)
+        entry = {key: value for key, value in earlier.items() if key not in ("rows", "log")}
+        if json.dumps(entry, sort_keys=True) in counted:
+            break
+        chain.insert(0, earlier)
+        source = earlier.get("from_model")
+    return chain
+
+
 def bundled_psnr(folder):
     """{dataset: restored PSNR} of the weights in `folder` now (empty if none)."""
     path = os.path.join(folder, "metadata.json")
@@ -212,6 +249,8 @@ def main(argv=None):
     release_dir = args.release_dir or os.path.join("release", args.preset)
     evaluation_dir = os.path.join(release_dir, "evaluation")
     run = describe_run(args, model_path)
+    history = read_history(release_dir)
+    earlier = earlier_runs(args, run, history)  # before the scoring, which takes minutes
     model = AttnDeblurNet.from_pretrained(model_path)
 
     staging = tempfile.mkdtemp(prefix="release-")
@@ -254,8 +293,8 @@ def main(argv=None):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-    history = read_history(release_dir)
-    history.append({key: value for key, value in run.items() if key not in ("rows", "log")})
+    for entry in [*earlier, run]:
+        history.append({key: value for key, value in entry.items() if key not in ("rows", "log")})
     metrics = [card_entry(name, config, count, means)
                for name, config, count, means, _ in results.values()]  # fmt: skip
     shipped_model.save_pretrained(

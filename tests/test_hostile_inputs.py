@@ -12,7 +12,6 @@ import os
 import struct
 import zlib
 
-import numpy as np
 import pytest
 from PIL import Image
 

@@ -258,6 +258,45 @@ def test_train_evaluate_package(built, tmp_path, capsys):
     assert "Trained in 2 runs" in card and "on gpu: a test GPU in 0.01 hours" in card
     assert "In all: 404 patches in" in card
 
+    # A CPU run that starts from an unshipped device run's weights: the card counts both.
+    device_a = tmp_path / "device-a"
+    AttnDeblurNet.from_pretrained(bundled).save_pretrained(device_a / "model")
+    log = device_train.RunLog(
+        str(device_a / device_train.LOG_NAME), device="gpu: another test GPU",
+        arguments={"learning_rate": 5e-4, "init": "lite"},
+    )  # fmt: skip
+    log.record["rows"] = [{"step": 30, "loss": -21.0, "psnr": 21.0, "input_psnr": 19.0}]
+    log.update(batch_size=8, patch_size=32, steps=30, train_seconds=72.0, status="finished")
+    follow = tmp_path / "follow"
+    code = release_train.main([
+        "--data-dir", str(output), "--run-dir", str(follow), "--preset", "lite",
+        "--from-model", str(device_a / "model"), "--steps", "2", "--epochs", "1",
+        "--batch-size", "2", "--patch-size", "32", "--val-crop", "32",
+        "--mixed-precision", "none", "--data-args", data_args,
+    ])  # fmt: skip
+    assert code == 0
+    follow_evaluation = [
+        "--preset", "lite", "--run-dir", str(follow), "--data-dir", str(output),
+        "--output", str(bundled), "--release-dir", str(release_dir),
+        "--hardware", "a test machine", "--plot", str(plot), "--force",
+    ]  # fmt: skip
+    assert release_evaluate.main(follow_evaluation) == 0
+    history = json.loads((release_dir / release_evaluate.HISTORY_FILE).read_text())
+    assert [run["steps_done"] for run in history] == [2, 50, 30, 2]
+    assert [run["from_model"] for run in history[2:]] == ["lite", str(device_a / "model")]
+    card = (bundled / "README.md").read_text()
+    assert "Trained in 4 runs" in card, card
+    assert "on gpu: another test GPU in 0.02 hours" in card, card
+
+    # A start whose training nobody recorded is refused before any scoring: the card would
+    # undercount it.
+    recipe_path = follow / release_train.RECIPE_FILE
+    recipe = json.loads(recipe_path.read_text())
+    recipe_path.write_text(json.dumps({**recipe, "from_model": str(bundled)}))
+    with pytest.raises(SystemExit, match="whose training is unknown"):
+        release_evaluate.main(follow_evaluation)
+    assert json.loads((release_dir / release_evaluate.HISTORY_FILE).read_text()) == history
+
 
 def test_too_few_frames_is_a_one_line_error(sources, tmp_path):
     # Every frame would be a training frame: nothing left for validation.
