@@ -170,6 +170,21 @@ def test_build_is_idempotent(built):
     assert before == after
 
 
+def _device_run(folder, weights, device, log_steps, seconds):
+    """A device run's output from `weights`: `model/` and its train_log.json, written by
+    device_train.py's own log writer."""
+    AttnDeblurNet.from_pretrained(weights).save_pretrained(folder / "model")
+    log = device_train.RunLog(
+        str(folder / device_train.LOG_NAME), device=device,
+        arguments={"learning_rate": 5e-4, "init": "lite"},
+    )  # fmt: skip
+    log.record["rows"] = [{"step": step, "loss": -20.0 - step, "psnr": 20.0 + step,
+                           "input_psnr": 19.0} for step in log_steps]  # fmt: skip
+    log.update(batch_size=8, patch_size=32, steps=log_steps[-1], train_seconds=seconds,
+               status="finished")  # fmt: skip
+    return folder
+
+
 def test_train_evaluate_package(built, tmp_path, capsys):
     output, data_args = built
     run_dir = tmp_path / "run"
@@ -237,15 +252,7 @@ def test_train_evaluate_package(built, tmp_path, capsys):
     # A device run: a save_pretrained folder with its train_log.json beside it, written by
     # device_train.py's own log writer. Forced (it is not better either), it ships, and the
     # card and budget.json list both runs.
-    device_out = tmp_path / "device"
-    AttnDeblurNet.from_pretrained(bundled).save_pretrained(device_out / "model")
-    log = device_train.RunLog(
-        str(device_out / device_train.LOG_NAME), device="gpu: a test GPU",
-        arguments={"learning_rate": 5e-4, "init": "lite"},
-    )  # fmt: skip
-    log.record["rows"] = [{"step": step, "loss": -20.0 - step, "psnr": 20.0 + step,
-                           "input_psnr": 19.0} for step in (25, 50)]  # fmt: skip
-    log.update(batch_size=8, patch_size=32, steps=50, train_seconds=36.0, status="finished")
+    device_out = _device_run(tmp_path / "device", bundled, "gpu: a test GPU", (25, 50), 36.0)
     code = release_evaluate.main([
         "--preset", "lite", "--model", str(device_out / "model"), "--data-dir", str(output),
         "--output", str(bundled), "--release-dir", str(release_dir), "--plot", str(plot),
@@ -259,14 +266,7 @@ def test_train_evaluate_package(built, tmp_path, capsys):
     assert "In all: 404 patches in" in card
 
     # A CPU run that starts from an unshipped device run's weights: the card counts both.
-    device_a = tmp_path / "device-a"
-    AttnDeblurNet.from_pretrained(bundled).save_pretrained(device_a / "model")
-    log = device_train.RunLog(
-        str(device_a / device_train.LOG_NAME), device="gpu: another test GPU",
-        arguments={"learning_rate": 5e-4, "init": "lite"},
-    )  # fmt: skip
-    log.record["rows"] = [{"step": 30, "loss": -21.0, "psnr": 21.0, "input_psnr": 19.0}]
-    log.update(batch_size=8, patch_size=32, steps=30, train_seconds=72.0, status="finished")
+    device_a = _device_run(tmp_path / "device-a", bundled, "gpu: another test GPU", (30,), 72.0)
     follow = tmp_path / "follow"
     code = release_train.main([
         "--data-dir", str(output), "--run-dir", str(follow), "--preset", "lite",
