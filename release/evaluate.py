@@ -117,7 +117,7 @@ def crop_input_psnr(folder, crop):
     return float(np.mean(values))
 
 
-def plot_curve(log_path, plot_path, title, input_psnr):
+def plot_curve(log_path, plot_path, title, input_psnr, loss="mse"):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -127,8 +127,11 @@ def plot_curve(log_path, plot_path, title, input_psnr):
         rows = list(csv.DictReader(file))
     epochs = [int(row["epoch"]) + 1 for row in rows]
     figure, (loss_axis, psnr_axis) = pyplot.subplots(1, 2, figsize=(9, 3.2), dpi=110)
-    loss_axis.plot(epochs, [float(row["loss"]) for row in rows], marker=".")
-    loss_axis.set(xlabel="epoch", ylabel="training loss (MSE)", yscale="log")
+    losses = [float(row["loss"]) for row in rows]
+    loss_axis.plot(epochs, losses, marker=".")
+    # The PSNR loss is minus a PSNR: negative, so on a linear axis.
+    loss_axis.set(xlabel="epoch", ylabel=f"training loss ({loss.upper()})",
+                  yscale="log" if min(losses) > 0 else "linear")  # fmt: skip
     psnr_axis.plot(epochs, [float(row["val_psnr"]) for row in rows], marker=".",
                    label="validation, restored")  # fmt: skip
     psnr_axis.axhline(input_psnr, color="gray", linestyle="--", label="validation, blurry input")
@@ -316,9 +319,13 @@ def main(argv=None):
     if run["log"] == "curve":
         plot_device_curve(run["rows"], args.plot, title + "; PSNR on the training batches")
     else:
-        input_psnr = crop_input_psnr(os.path.join(args.data_dir, "val_all"), run["val_crop"])
-        plot_curve(run["log"], args.plot, f"{title}; validation on {run['val_crop']}x"
-                   f"{run['val_crop']} centre crops of both sets", input_psnr)  # fmt: skip
+        val_set = run.get("val_set", "all")  # the pairs training validated on
+        crop = run["val_crop"]
+        input_psnr = crop_input_psnr(os.path.join(args.data_dir, f"val_{val_set}"), crop)
+        where = f"{crop}x{crop} centre crops" if crop else "whole images"
+        sets = {"all": "both sets", "gopro": "the GoPro frames", "photos": "CBSD68"}[val_set]
+        plot_curve(run["log"], args.plot, f"{title}; validation on {where} of {sets}",
+                   input_psnr, run["loss"])  # fmt: skip
     print(f"bundled model written to '{output}'; training curve '{args.plot}'")
     return 0
 
