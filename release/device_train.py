@@ -184,9 +184,10 @@ class RunLog:
 
 
 def learning_rate(step, peak, warmup, total):
-    """Linear warm-up over `warmup` steps, then cosine to 1% of `peak` at `total`."""
+    """Linear warm-up from 0 at step 0 to `peak` at step `warmup`, then cosine to 1% of
+    `peak` at `total`: the schedule `compile_for_deblurring` gives Keras (`CosineDecay`)."""
     if step < warmup:
-        return peak * (step + 1) / warmup
+        return peak * step / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
 

@@ -2,7 +2,7 @@
 
 How to run (from the project root, with `runs/release/data` from build_data.py):
 
-    python release/evaluate.py --run-dir runs/release/patent-2 --hardware "2 CPU cores (...)"
+    python release/evaluate.py --run-dir runs/release/patent-2   # a CPU run
     python release/evaluate.py --model out/device/model      # a lent accelerator's weights
 
 1. The model (`--model`: a `.keras` file or a `save_pretrained` folder;
@@ -25,7 +25,10 @@ How to run (from the project root, with `runs/release/data` from build_data.py):
    `docs/images/training_curve.png` are written.
 
 The run's budget comes from `train_log.json` beside a device run's model
-folder, or from a CPU run folder's `release_recipe.json` and `log.csv`.
+folder, or from a CPU run folder's `release_recipe.json` (which records the
+machine; `--hardware` names it for runs that predate that) and `log.csv`. A
+run that started from another unshipped run's weights brings that run's
+budget along (`earlier_runs`).
 """
 
 import argparse
@@ -37,6 +40,7 @@ import shutil
 import sys
 import tempfile
 import textwrap
+import time
 
 import numpy as np
 
@@ -46,6 +50,7 @@ from keras_attn_deblur import evaluation
 from keras_attn_deblur import hub
 from keras_attn_deblur.models.presets import PRESETS
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HUB_ID = "keras-attn-deblur/attn-deblur-{preset}"
 SETS = (
     # (key, folder under the data dir, dataset name for the card, configuration)
@@ -71,7 +76,8 @@ def build_parser():
     )
     parser.add_argument(
         "--hardware", default=None,
-        help="what it was trained on (required for a CPU run; a device run's log says)",
+        help="what it was trained on (default: what the device log or release_recipe.json "
+        "records)",
     )
     parser.add_argument(
         "--device-log", default=None,
@@ -117,7 +123,15 @@ def crop_input_psnr(folder, crop):
     return float(np.mean(values))
 
 
+def validation_words(crop, val_set):
+    """What a CPU run validated on, for its curve's title."""
+    where = f"{crop}x{crop} centre crops" if crop else "whole images"
+    sets = {"all": "both sets", "gopro": "the GoPro frames", "photos": "CBSD68"}[val_set]
+    return f"validation on {where} of {sets}"
+
+
 def plot_curve(log_path, plot_path, title, input_psnr, loss="mse"):
+    """Draws a CPU run's `log.csv` to `plot_path`; returns the figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,16 +152,18 @@ def plot_curve(log_path, plot_path, title, input_psnr, loss="mse"):
     psnr_axis.set(xlabel="epoch", ylabel="PSNR (dB)")
     psnr_axis.legend()
     _save_figure(figure, title, plot_path)
+    return figure
 
 
-def describe_run(args, model_path):
+def describe_run(model_path, *, run_dir, preset, device_log=None, hardware=None,
+                 default_hardware=None, hours=None):
     """The training run behind `model_path`, for the budget: a dict (see `_budget`).
 
     A device run (`release/device_train.sh`) is read from the `train_log.json`
-    beside its model folder (or `--device-log`); a CPU run from the run folder's
-    `release_recipe.json` and `log.csv`.
+    beside its model folder (or `device_log`); a CPU run from `run_dir`'s
+    `release_recipe.json` and `log.csv`. Its hardware: `hardware`, else what
+    the log or recipe records, else `default_hardware`.
     """
-    device_log = args.device_log
     if device_log is None and os.path.isdir(model_path):
         beside = os.path.join(os.path.dirname(os.path.abspath(model_path)), "train_log.json")
         device_log = beside if os.path.isfile(beside) else None
@@ -156,30 +172,53 @@ def describe_run(args, model_path):
             log = json.load(file)
         arguments = log["arguments"]
         steps = log.get("steps") or (log["rows"][-1]["step"] if log["rows"] else 0)
+        started = arguments.get("started")
         return {
-            "preset": args.preset, "from_model": log.get("init") or arguments.get("init"),
+            "preset": preset, "from_model": log.get("init") or arguments.get("init"),
+            "started": started and time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "steps": steps, "steps_done": steps, "batch_size": log["batch_size"],
             "patch_size": log["patch_size"], "loss": "psnr", "optimizer": "AdamW",
             "learning_rate": arguments["learning_rate"], "mixed_precision": "bfloat16",
             "hours": (log.get("train_seconds") or 0) / 3600,
-            "hardware": args.hardware or log["device"], "schedule": "warm-up and cosine decay",
-            "log": "curve", "rows": log["rows"],
+            "hardware": hardware or log["device"], "schedule": "warm-up and cosine decay",
+            "log": "curve", "rows": log["rows"], "folder": os.path.dirname(device_log),
         }  # fmt: skip
-    log_path = os.path.join(args.run_dir, "log.csv")
+    log_path = os.path.join(run_dir, "log.csv")
     with open(log_path, newline="", encoding="utf-8") as file:
         epochs = len(list(csv.DictReader(file)))
-    with open(os.path.join(args.run_dir, "release_recipe.json"), encoding="utf-8") as file:
+    with open(os.path.join(run_dir, "release_recipe.json"), encoding="utf-8") as file:
         recipe = json.load(file)
     recipe["steps_done"] = epochs * math.ceil(recipe["steps"] / recipe["epochs"])
-    if args.hours is not None:
-        recipe["hours"] = args.hours
-    if not args.hardware:
-        raise SystemExit("evaluate: error: --hardware is required for a CPU run (what it ran on)")
+    if hours is not None:
+        recipe["hours"] = hours
+    hardware = hardware or recipe.get("hardware") or default_hardware
+    if not hardware:
+        raise SystemExit(
+            f"evaluate: error: '{run_dir}' does not record what it trained on: pass --hardware "
+            "(e.g. '2 CPU cores (Intel Xeon, AVX-512 BF16, no AMX), TensorFlow 2.21')"
+        )
     schedule = f"{recipe['steps']:,}-step cosine schedule"
     if recipe.get("warmup_steps"):
-        schedule = f"{recipe['warmup_steps']:,}-step warm-up and {schedule}"
-    recipe.update(hardware=args.hardware, optimizer="Adam", schedule=schedule, log=log_path)
+        schedule = (f"{recipe['steps']:,}-step schedule: {recipe['warmup_steps']:,}-step linear "
+                    "warm-up, then cosine decay")  # fmt: skip
+    recipe.update(hardware=hardware, optimizer="Adam", schedule=schedule, log=log_path,
+                  folder=run_dir)  # fmt: skip
     return recipe
+
+
+LOCAL_KEYS = ("rows", "log", "folder")  # what a run's description holds for this script only
+
+
+def _identity(entry):
+    """What tells one run from another in budget.json: not its hardware, hours or sessions,
+    which a later description may word or count differently."""
+    ignored = ("hardware", "hours", "sessions", *LOCAL_KEYS)
+    return json.dumps({k: v for k, v in entry.items() if k not in ignored}, sort_keys=True)
+
+
+def _located(source):
+    """A recorded `from_model` path: relative ones are relative to the project root."""
+    return source if os.path.isabs(source) else os.path.join(ROOT, source)
 
 
 def earlier_runs(args, run, history):
@@ -188,30 +227,40 @@ def earlier_runs(args, run, history):
     A run that starts from another run's weights (a device run's model folder,
     a CPU run's `best.keras` or `model/`) carries that run's budget too, so
     that the card counts every step behind the weights it ships. The chain
-    stops at a preset name (the bundled weights, already counted) or at a run
-    `history` already holds.
+    stops at a preset name (the bundled weights, already counted), at a run
+    `history` already holds, or at `run`'s own folder. A start that is not
+    here, or whose training nobody recorded, is refused: the card would
+    undercount.
     """
-    chain, source, folders = [], run.get("from_model"), set()
-    counted = [json.dumps(entry, sort_keys=True) for entry in history]
-    while source and source not in PRESETS and os.path.exists(source):
-        folder = os.path.dirname(os.path.abspath(source))
+    chain, source = [], run.get("from_model")
+    folders = {os.path.abspath(run["folder"])}
+    counted = {_identity(entry) for entry in history}
+    while source and source not in PRESETS:
+        path = _located(source)
+        folder = os.path.dirname(os.path.abspath(path))
         if folder in folders:  # a run folder that names itself: counted once
             break
         folders.add(folder)
-        device_run = os.path.isfile(os.path.join(folder, "train_log.json"))
-        if not (device_run or os.path.isfile(os.path.join(folder, "release_recipe.json"))):
+        device_log = os.path.join(folder, "train_log.json")
+        recipe = os.path.join(folder, "release_recipe.json")
+        missing = (
+            "it is not here" if not os.path.exists(path) else
+            "no train_log.json beside it, no release_recipe.json in its folder"
+            if not (os.path.isfile(device_log) or os.path.isfile(recipe)) else None
+        )  # fmt: skip
+        if missing:
             raise SystemExit(
-                f"evaluate: error: the run starts from '{source}', whose training is unknown "
-                "(no train_log.json beside it, no release_recipe.json in its folder), so the "
-                "card would undercount the budget: start from a release run's weights"
+                f"evaluate: error: the weights go back to '{source}', whose training is unknown "
+                f"({missing}), so the card would undercount the budget: put that run's folder "
+                "back, or record bundled weights by their preset name (--from-model patent)"
             )
-        # A device run's log names its device; a CPU run ran on this --hardware.
-        hardware = None if device_run else args.hardware
-        options = {**vars(args), "device_log": None, "run_dir": folder, "hours": None,
-                   "hardware": hardware}  # fmt: skip
-        earlier = describe_run(argparse.Namespace(**options), source)
-        entry = {key: value for key, value in earlier.items() if key not in ("rows", "log")}
-        if json.dumps(entry, sort_keys=True) in counted:
+        device_run = os.path.isfile(device_log)
+        earlier = describe_run(
+            path, run_dir=folder, preset=args.preset,
+            device_log=device_log if device_run else None,
+            default_hardware=None if device_run else args.hardware,
+        )  # fmt: skip
+        if _identity(earlier) in counted:
             break
         chain.insert(0, earlier)
         source = earlier.get("from_model")
@@ -251,7 +300,10 @@ def main(argv=None):
     output = args.output or os.fspath(hub.layout.BUNDLED_WEIGHTS_DIR / args.preset)
     release_dir = args.release_dir or os.path.join("release", args.preset)
     evaluation_dir = os.path.join(release_dir, "evaluation")
-    run = describe_run(args, model_path)
+    run = describe_run(
+        model_path, run_dir=args.run_dir, preset=args.preset, device_log=args.device_log,
+        hardware=args.hardware, hours=args.hours,
+    )  # fmt: skip
     history = read_history(release_dir)
     earlier = earlier_runs(args, run, history)  # before the scoring, which takes minutes
     model = AttnDeblurNet.from_pretrained(model_path)
@@ -296,8 +348,10 @@ def main(argv=None):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-    for entry in [*earlier, run]:
-        history.append({key: value for key, value in entry.items() if key not in ("rows", "log")})
+    counted = {_identity(entry) for entry in history}
+    for entry in [*earlier, run]:  # a run shipped before (re-scored with --force) counts once
+        if _identity(entry) not in counted:
+            history.append({key: value for key, value in entry.items() if key not in LOCAL_KEYS})
     metrics = [card_entry(name, config, count, means)
                for name, config, count, means, _ in results.values()]  # fmt: skip
     shipped_model.save_pretrained(
@@ -322,9 +376,7 @@ def main(argv=None):
         val_set = run.get("val_set", "all")  # the pairs training validated on
         crop = run["val_crop"]
         input_psnr = crop_input_psnr(os.path.join(args.data_dir, f"val_{val_set}"), crop)
-        where = f"{crop}x{crop} centre crops" if crop else "whole images"
-        sets = {"all": "both sets", "gopro": "the GoPro frames", "photos": "CBSD68"}[val_set]
-        plot_curve(run["log"], args.plot, f"{title}; validation on {where} of {sets}",
+        plot_curve(run["log"], args.plot, f"{title}; {validation_words(crop, val_set)}",
                    input_psnr, run["loss"])  # fmt: skip
     print(f"bundled model written to '{output}'; training curve '{args.plot}'")
     return 0

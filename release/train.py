@@ -18,6 +18,7 @@ result by the SPEC protocol.
 
 import argparse
 import functools
+import importlib
 import json
 import os
 import signal
@@ -31,6 +32,16 @@ import build_data  # noqa: E402
 from keras_attn_deblur import AttnDeblurNet  # noqa: E402
 from keras_attn_deblur import training  # noqa: E402
 from keras_attn_deblur._utils.native_logs import filtered_stderr  # noqa: E402
+
+
+def _non_negative(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 0")
+    return value
 
 
 def build_parser():
@@ -49,7 +60,7 @@ def build_parser():
     parser.add_argument("--patch-size", type=int, default=256)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument(
-        "--warmup-steps", type=int, default=0,
+        "--warmup-steps", type=_non_negative, default=0,
         help="linear warm-up to the peak learning rate first; ~100 with --from-model (0)",
     )
     parser.add_argument("--loss", default="mse")
@@ -95,22 +106,61 @@ def run_options(args):
 
 
 RECIPE_FILE = "release_recipe.json"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def record_recipe(args, seconds):
-    """Adds `seconds` of training to the run's record of its recipe and budget."""
+def machine():
+    """This machine in words, for the budget: cores, CPU and its bfloat16 units, backend."""
+    import keras
+
+    name, flags = "CPU", set()
+    if os.path.isfile("/proc/cpuinfo"):
+        with open("/proc/cpuinfo", encoding="utf-8") as file:
+            for line in file:
+                key, _, value = (part.strip() for part in line.partition(":"))
+                if key == "model name":
+                    name = value.replace("(R)", "").replace("(TM)", "")
+                elif key == "flags":
+                    flags = set(value.split())
+    bf16 = "AVX-512 BF16" if "avx512_bf16" in flags else "no AVX-512 BF16"
+    amx = "AMX" if "amx_tile" in flags else "no AMX"
+    backend = keras.backend.backend()
+    version = ".".join(importlib.import_module(backend).__version__.split(".")[:2])
+    title = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}.get(backend, backend)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cores} CPU cores ({name}, {bf16}, {amx}), {title} {version}"
+
+
+def recorded_source(source):
+    """`--from-model` as the recipe records it: a path inside the project relative to its
+    root (release/evaluate.py reads it from any folder), another path absolute, a name as
+    given."""
+    if not source or not os.path.exists(source):
+        return source
+    path = os.path.abspath(source)
+    return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
+
+
+def record_recipe(args, started):
+    """Adds the training since `started` (epoch seconds) to the run's record of its recipe
+    and budget, with the machine it ran on."""
     path = os.path.join(args.run_dir, RECIPE_FILE)
     record = {"hours": 0.0, "sessions": 0}
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as file:
             record = json.load(file)
+    record.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)))
+    hardware = machine()
+    if record.get("hardware") and hardware not in record["hardware"]:
+        hardware = f"{record['hardware']} and {hardware}"  # resumed on another machine
     record.update(
-        preset=args.preset, from_model=args.from_model, steps=args.steps, epochs=args.epochs,
+        preset=args.preset, from_model=recorded_source(args.from_model), hardware=hardware,
+        steps=args.steps, epochs=args.epochs,
         batch_size=args.batch_size, patch_size=args.patch_size,
         learning_rate=args.learning_rate, warmup_steps=args.warmup_steps, loss=args.loss,
         mixed_precision=args.mixed_precision, val_crop=args.val_crop, val_set=args.val_set,
     )  # fmt: skip
-    record["hours"] = round(record["hours"] + seconds / 3600, 4)
+    record["hours"] = round(record["hours"] + (time.time() - started) / 3600, 4)
     record["sessions"] += 1
     os.makedirs(args.run_dir, exist_ok=True)
     partial = path + ".partial"
@@ -142,7 +192,7 @@ def main(argv=None):
         print("train: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
     finally:
-        record_recipe(args, time.time() - started)
+        record_recipe(args, started)
     return 0
 
 

@@ -6,6 +6,7 @@ independent references (frame averaging recomputed in numpy, PSNR from
 scikit-image on the written files, means recomputed from the CSVs).
 """
 
+import argparse
 import csv
 import json
 import os
@@ -19,6 +20,7 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
 from keras_attn_deblur import AttnDeblurNet
+from keras_attn_deblur import training
 
 RELEASE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "release")
 sys.path.insert(0, RELEASE)
@@ -197,6 +199,13 @@ def test_train_evaluate_package(built, tmp_path, capsys):
     assert code == 0
     recipe = json.loads((run_dir / release_train.RECIPE_FILE).read_text())
     assert recipe["sessions"] == 1 and 0 < recipe["hours"] < 1 and recipe["warmup_steps"] == 1
+    # The machine it ran on, read here independently: cores and the bfloat16 units.
+    with open("/proc/cpuinfo") as file:
+        flags = file.read()
+    assert recipe["hardware"] == release_train.machine()
+    assert recipe["hardware"].startswith(f"{len(os.sched_getaffinity(0))} CPU cores (")
+    assert ("no AMX" in recipe["hardware"]) == ("amx_tile" not in flags)
+    assert ("no AVX-512 BF16" in recipe["hardware"]) == ("avx512_bf16" not in flags)
     for name in ("best.keras", "final.keras", "log.csv"):
         assert (run_dir / name).is_file()
 
@@ -218,7 +227,8 @@ def test_train_evaluate_package(built, tmp_path, capsys):
     assert metadata["weights_dtype"] == "float16"
     card = (bundled / "README.md").read_text()
     assert "## Training" in card and "a test machine" in card
-    assert "2 steps of batch 2 (4 patches of 32x32), 1-step warm-up and 2-step cosine schedule" in card
+    assert ("2 steps of batch 2 (4 patches of 32x32), 2-step schedule: 1-step linear warm-up, "
+            "then cosine decay") in card
     assert "float32, on a test machine" in card
 
     recorded = {entry["dataset"]: entry for entry in metadata["evaluation"]}
@@ -285,19 +295,86 @@ def test_train_evaluate_package(built, tmp_path, capsys):
     history = json.loads((release_dir / release_evaluate.HISTORY_FILE).read_text())
     assert [run["steps_done"] for run in history] == [2, 50, 30, 2]
     assert [run["from_model"] for run in history[2:]] == ["lite", str(device_a / "model")]
-    assert Image.open(plot).size[0] > 0  # drawn for a PSNR loss on whole GoPro frames too
+    assert Image.open(plot).size[0] > 0
     card = (bundled / "README.md").read_text()
     assert "Trained in 4 runs" in card, card
     assert "on gpu: another test GPU in 0.02 hours" in card, card
 
-    # A start whose training nobody recorded is refused before any scoring: the card would
-    # undercount it.
+    # The same run shipped again (--force), described with other words for its machine:
+    # counted once, and so is the device run behind it.
+    follow_evaluation[follow_evaluation.index("a test machine")] = "the same test machine"
+    assert release_evaluate.main(follow_evaluation) == 0
+    assert json.loads((release_dir / release_evaluate.HISTORY_FILE).read_text()) == history
+
+    # A run folder whose start is its own checkpoint adds nothing before it.
     recipe_path = follow / release_train.RECIPE_FILE
     recipe = json.loads(recipe_path.read_text())
-    recipe_path.write_text(json.dumps({**recipe, "from_model": str(bundled)}))
-    with pytest.raises(SystemExit, match="whose training is unknown"):
-        release_evaluate.main(follow_evaluation)
-    assert json.loads((release_dir / release_evaluate.HISTORY_FILE).read_text()) == history
+    recipe_path.write_text(json.dumps({**recipe, "from_model": str(follow / "best.keras")}))
+    run = release_evaluate.describe_run(str(follow / "best.keras"), run_dir=str(follow),
+                                        preset="lite")  # fmt: skip
+    options = argparse.Namespace(preset="lite", hardware="a test machine")
+    assert release_evaluate.earlier_runs(options, run, []) == []
+
+    # A start whose training nobody recorded, or that is not here, is refused before any
+    # scoring: the card would undercount it.
+    for start, reason in ((bundled, "no train_log.json beside it"),
+                          (tmp_path / "gone" / "best.keras", "it is not here")):  # fmt: skip
+        recipe_path.write_text(json.dumps({**recipe, "from_model": str(start)}))
+        capsys.readouterr()
+        with pytest.raises(SystemExit, match=f"whose training is unknown \\({reason}"):
+            release_evaluate.main(follow_evaluation)
+        assert "scoring" not in capsys.readouterr().out
+        assert json.loads((release_dir / release_evaluate.HISTORY_FILE).read_text()) == history
+
+
+def test_cpu_curve_draws_a_negative_loss_on_a_linear_axis(tmp_path):
+    log = tmp_path / "log.csv"
+    for losses, scale in (((-25.0, -26.5), "linear"), ((0.01, 0.004), "log")):
+        log.write_text("epoch,loss,val_psnr\n" + "".join(
+            f"{epoch},{loss},{26 + epoch}\n" for epoch, loss in enumerate(losses)
+        ))  # fmt: skip
+        figure = release_evaluate.plot_curve(str(log), str(tmp_path / "curve.png"), "a run",
+                                             25.0, "psnr")  # fmt: skip
+        loss_axis, psnr_axis = figure.axes
+        assert loss_axis.get_yscale() == scale
+        assert list(loss_axis.lines[0].get_ydata()) == list(losses)
+        assert list(psnr_axis.lines[0].get_ydata()) == [26.0, 27.0]
+        assert Image.open(tmp_path / "curve.png").size[0] > 0
+    assert release_evaluate.validation_words(0, "gopro") == (
+        "validation on whole images of the GoPro frames"
+    )
+    assert release_evaluate.validation_words(256, "all") == (
+        "validation on 256x256 centre crops of both sets"
+    )
+
+
+def test_recorded_paths_are_read_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    inside = os.path.join(release_evaluate.ROOT, "release", "patent")
+    recorded = release_train.recorded_source(inside)
+    assert recorded == os.path.join("release", "patent")
+    assert os.path.samefile(release_evaluate._located(recorded), inside)
+    assert release_train.recorded_source(str(tmp_path)) == str(tmp_path)
+    assert release_train.recorded_source("patent") == "patent"
+
+
+def test_negative_warmup_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit:
+        release_train.build_parser().parse_args(["--warmup-steps", "-1"])
+    assert exit.value.code == 2
+    assert "--warmup-steps: '-1' is not an integer >= 0" in capsys.readouterr().err
+
+
+def test_device_warm_up_is_the_recipe_schedule():
+    """device_train.py's own schedule is the one compile_for_deblurring gives Keras."""
+    model = training.compile_for_deblurring(
+        "lite", learning_rate=1e-3, total_steps=100, warmup_steps=10
+    )
+    schedule = model.optimizer._learning_rate
+    for step in (0, 1, 5, 9, 10, 11, 50, 99, 100, 150):
+        assert device_train.learning_rate(step, 1e-3, 10, 100) == pytest.approx(
+            float(schedule(step)), rel=1e-5, abs=1e-12
+        )
 
 
 def test_too_few_frames_is_a_one_line_error(sources, tmp_path):

@@ -61,8 +61,9 @@ def compile_for_deblurring(
     The recipe: Adam or AdamW, an optional linear warm-up from 0 to
     `learning_rate` over `warmup_steps`, then a cosine learning-rate decay to
     `learning_rate * final_learning_rate_ratio` at `total_steps` optimizer
-    steps (constant when `total_steps` is `None`), a pixel loss (Charbonnier by default) optionally plus MIMO-UNet's FFT loss,
-    and PSNR/SSIM metrics averaged per image.
+    steps (without `total_steps`, the peak holds after the warm-up), a pixel
+    loss (Charbonnier by default) optionally plus MIMO-UNet's FFT loss, and
+    PSNR/SSIM metrics averaged per image.
 
     Mixed precision is a property of the layers, so it is applied here: a
     preset name is built with the requested policy, and a given model whose
@@ -172,10 +173,12 @@ def _optimizer(
 ):
     schedule = learning_rate
     if warmup_steps:
-        # From 0 to the peak over `warmup_steps`, then the cosine (alpha 1: constant).
+        # 0 at step 0, the peak at `warmup_steps`, then the cosine; without
+        # `total_steps`, alpha 1 holds the peak.
+        decay_steps = total_steps - warmup_steps if total_steps else 1
         schedule = keras.optimizers.schedules.CosineDecay(
             0.0,
-            decay_steps=(total_steps or warmup_steps + 1) - warmup_steps,
+            decay_steps=decay_steps,
             alpha=final_learning_rate_ratio if total_steps else 1.0,
             warmup_target=learning_rate,
             warmup_steps=warmup_steps,
