@@ -24,7 +24,6 @@ How to run (after `python release/pack_device.py`, which writes `.device/`):
 import argparse
 import glob
 import os
-import platform
 import sys
 import time
 
@@ -33,17 +32,6 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(PROJECT_ROOT, "release"))
 
 import device_train  # noqa: E402  (release/device_train.py: reads .device/)
-
-
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as file:
-            flags = file.read()
-    except OSError:
-        return platform.processor() or "unknown CPU"
-    if "amx_bf16" in flags or "avx512_bf16" in flags:
-        return "AVX-512 BF16/AMX"
-    return "AVX2" if "avx2" in flags else "no AVX2"
 
 
 def on_device(model_config, sources, batch, patch, steps, frame_fraction):
@@ -115,6 +103,7 @@ def main():
     import keras
 
     from keras_attn_deblur import AttnDeblurNet
+    from keras_attn_deblur._utils.machine import describe_cpu
 
     if keras.backend.backend() != "jax":
         raise SystemExit("device_synthesis: error: run with KERAS_BACKEND=jax")
@@ -133,7 +122,7 @@ def main():
     device = jax.devices()[0]
     print(f"\n{args.preset} network, float32, batch {args.batch} x {args.patch}x{args.patch}, "
           f"{args.steps} steps; {device.platform} ({device.device_kind}), "
-          f"{os.cpu_count()} cores, {_cpu_flags()}, JAX {jax.__version__}\n")  # fmt: skip
+          f"{describe_cpu()}, JAX {jax.__version__}\n")  # fmt: skip
     print("| training path | patches/s | making one batch |")
     print("|---|---|---|")
     for label, rate, making in rows:

@@ -46,7 +46,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import sys
 import time
 
@@ -294,17 +293,6 @@ def run_child(spec, timeout=3600):
 # === Report ===
 
 
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -327,12 +315,14 @@ def main():
 
     import keras  # only for the backend's name and version
 
+    from keras_attn_deblur._utils.machine import describe_cpu
+
     started = time.perf_counter()
     model_name = args.model or "AttnDeblurNet() (SPEC), random weights"
     print(
         f"# deblur benchmark, {datetime.date.today()}: Keras {keras.__version__}, backend "
         f"{keras.backend.backend()}{', ' + args.backend_note if args.backend_note else ''}; "
-        f"{_cpu_name()}, {os.cpu_count()} cores; model {model_name}; "
+        f"{describe_cpu()}; model {model_name}; "
         "other jobs may share the machine",
         flush=True,
     )

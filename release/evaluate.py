@@ -40,7 +40,6 @@ import shutil
 import sys
 import tempfile
 import textwrap
-import time
 
 import numpy as np
 
@@ -50,7 +49,9 @@ from keras_attn_deblur import evaluation
 from keras_attn_deblur import hub
 from keras_attn_deblur.models.presets import PRESETS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import device_train  # noqa: E402  (release/, this script's folder)
+import train  # noqa: E402
+
 HUB_ID = "keras-attn-deblur/attn-deblur-{preset}"
 SETS = (
     # (key, folder under the data dir, dataset name for the card, configuration)
@@ -165,7 +166,7 @@ def describe_run(model_path, *, run_dir, preset, device_log=None, hardware=None,
     the log or recipe records, else `default_hardware`.
     """
     if device_log is None and os.path.isdir(model_path):
-        beside = os.path.join(os.path.dirname(os.path.abspath(model_path)), "train_log.json")
+        beside = os.path.join(os.path.dirname(os.path.abspath(model_path)), device_train.LOG_NAME)
         device_log = beside if os.path.isfile(beside) else None
     if device_log is not None:
         with open(device_log, encoding="utf-8") as file:
@@ -175,7 +176,7 @@ def describe_run(model_path, *, run_dir, preset, device_log=None, hardware=None,
         started = arguments.get("started")
         return {
             "preset": preset, "from_model": log.get("init") or arguments.get("init"),
-            "started": started and time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "started": started and train.utc_stamp(started),
             "steps": steps, "steps_done": steps, "batch_size": log["batch_size"],
             "patch_size": log["patch_size"], "loss": "psnr", "optimizer": "AdamW",
             "learning_rate": arguments["learning_rate"], "mixed_precision": "bfloat16",
@@ -186,7 +187,7 @@ def describe_run(model_path, *, run_dir, preset, device_log=None, hardware=None,
     log_path = os.path.join(run_dir, "log.csv")
     with open(log_path, newline="", encoding="utf-8") as file:
         epochs = len(list(csv.DictReader(file)))
-    with open(os.path.join(run_dir, "release_recipe.json"), encoding="utf-8") as file:
+    with open(os.path.join(run_dir, train.RECIPE_FILE), encoding="utf-8") as file:
         recipe = json.load(file)
     recipe["steps_done"] = epochs * math.ceil(recipe["steps"] / recipe["epochs"])
     if hours is not None:
@@ -216,11 +217,6 @@ def _identity(entry):
     return json.dumps({k: v for k, v in entry.items() if k not in ignored}, sort_keys=True)
 
 
-def _located(source):
-    """A recorded `from_model` path: relative ones are relative to the project root."""
-    return source if os.path.isabs(source) else os.path.join(ROOT, source)
-
-
 def earlier_runs(args, run, history):
     """The runs behind `run`'s starting model that `history` does not count yet, oldest first.
 
@@ -236,13 +232,13 @@ def earlier_runs(args, run, history):
     folders = {os.path.abspath(run["folder"])}
     counted = {_identity(entry) for entry in history}
     while source and source not in PRESETS:
-        path = _located(source)
+        path = train.located_source(source)
         folder = os.path.dirname(os.path.abspath(path))
         if folder in folders:  # a run folder that names itself: counted once
             break
         folders.add(folder)
-        device_log = os.path.join(folder, "train_log.json")
-        recipe = os.path.join(folder, "release_recipe.json")
+        device_log = os.path.join(folder, device_train.LOG_NAME)
+        recipe = os.path.join(folder, train.RECIPE_FILE)
         missing = (
             "it is not here" if not os.path.exists(path) else
             "no train_log.json beside it, no release_recipe.json in its folder"

@@ -31,17 +31,9 @@ import build_data  # noqa: E402
 
 from keras_attn_deblur import AttnDeblurNet  # noqa: E402
 from keras_attn_deblur import training  # noqa: E402
+from keras_attn_deblur._utils.machine import describe_cpu  # noqa: E402
 from keras_attn_deblur._utils.native_logs import filtered_stderr  # noqa: E402
-
-
-def _non_negative(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 0")
-    return value
+from keras_attn_deblur._utils.validation import non_negative_int  # noqa: E402
 
 
 def build_parser():
@@ -60,7 +52,7 @@ def build_parser():
     parser.add_argument("--patch-size", type=int, default=256)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument(
-        "--warmup-steps", type=_non_negative, default=0,
+        "--warmup-steps", type=non_negative_int, default=0,
         help="linear warm-up to the peak learning rate first; ~100 with --from-model (0)",
     )
     parser.add_argument("--loss", default="mse")
@@ -113,22 +105,10 @@ def machine():
     """This machine in words, for the budget: cores, CPU and its bfloat16 units, backend."""
     import keras
 
-    name, flags = "CPU", set()
-    if os.path.isfile("/proc/cpuinfo"):
-        with open("/proc/cpuinfo", encoding="utf-8") as file:
-            for line in file:
-                key, _, value = (part.strip() for part in line.partition(":"))
-                if key == "model name":
-                    name = value.replace("(R)", "").replace("(TM)", "")
-                elif key == "flags":
-                    flags = set(value.split())
-    bf16 = "AVX-512 BF16" if "avx512_bf16" in flags else "no AVX-512 BF16"
-    amx = "AMX" if "amx_tile" in flags else "no AMX"
     backend = keras.backend.backend()
     version = ".".join(importlib.import_module(backend).__version__.split(".")[:2])
     title = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}.get(backend, backend)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cores} CPU cores ({name}, {bf16}, {amx}), {title} {version}"
+    return f"{describe_cpu()}, {title} {version}"
 
 
 def recorded_source(source):
@@ -141,6 +121,17 @@ def recorded_source(source):
     return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
 
 
+def located_source(source):
+    """A recorded `--from-model` path as a path here: relative ones are relative to the
+    project root."""
+    return source if os.path.isabs(source) else os.path.join(ROOT, source)
+
+
+def utc_stamp(seconds):
+    """Epoch `seconds` as the budget writes a start: '2026-11-28T10:39:42Z'."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
 def record_recipe(args, started):
     """Adds the training since `started` (epoch seconds) to the run's record of its recipe
     and budget, with the machine it ran on."""
@@ -149,7 +140,7 @@ def record_recipe(args, started):
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as file:
             record = json.load(file)
-    record.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)))
+    record.setdefault("started", utc_stamp(started))
     hardware = machine()
     if record.get("hardware") and hardware not in record["hardware"]:
         hardware = f"{record['hardware']} and {hardware}"  # resumed on another machine

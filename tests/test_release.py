@@ -350,10 +350,10 @@ def test_cpu_curve_draws_a_negative_loss_on_a_linear_axis(tmp_path):
 
 def test_recorded_paths_are_read_from_any_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    inside = os.path.join(release_evaluate.ROOT, "release", "patent")
+    inside = os.path.join(release_train.ROOT, "release", "patent")
     recorded = release_train.recorded_source(inside)
     assert recorded == os.path.join("release", "patent")
-    assert os.path.samefile(release_evaluate._located(recorded), inside)
+    assert os.path.samefile(release_train.located_source(recorded), inside)
     assert release_train.recorded_source(str(tmp_path)) == str(tmp_path)
     assert release_train.recorded_source("patent") == "patent"
 
@@ -362,7 +362,7 @@ def test_negative_warmup_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit:
         release_train.build_parser().parse_args(["--warmup-steps", "-1"])
     assert exit.value.code == 2
-    assert "--warmup-steps: '-1' is not an integer >= 0" in capsys.readouterr().err
+    assert "--warmup-steps: expected an integer >= 0, got '-1'" in capsys.readouterr().err
 
 
 def test_device_warm_up_is_the_recipe_schedule():

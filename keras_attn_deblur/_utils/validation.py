@@ -1,5 +1,6 @@
 """Argument checks that raise the package's `ValueError("... Received: name=value")`."""
 
+import argparse
 import math
 import numbers
 
@@ -56,3 +57,31 @@ def check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}")
     return value
+
+
+# === Argument types (these checks, argparse's messages) ===
+
+
+def argument_type(parse, check, expected, unparsable=None):
+    """An argparse `type`: `parse` the text, then `check` it; a one-line usage error else."""
+
+    def convert(text):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {unparsable or expected}, got {text!r}"
+            ) from None
+        try:
+            return check("value", value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+    return convert
+
+
+positive_int = argument_type(int, check_positive_int, "a positive integer")
+non_negative_int = argument_type(int, check_non_negative_int, "an integer >= 0")
+positive_float = argument_type(
+    float, check_positive_float, "a positive, finite number", unparsable="a positive number"
+)

@@ -9,9 +9,9 @@ import warnings
 
 from keras_attn_deblur._utils.errors import one_line
 from keras_attn_deblur._utils.paths import check_output_folder
-from keras_attn_deblur._utils.validation import check_non_negative_int
-from keras_attn_deblur._utils.validation import check_positive_float
-from keras_attn_deblur._utils.validation import check_positive_int
+from keras_attn_deblur._utils.validation import non_negative_int
+from keras_attn_deblur._utils.validation import positive_float
+from keras_attn_deblur._utils.validation import positive_int
 
 PROG = "attn-deblur"
 DEFAULT_MODEL = "patent"  # the bundled pretrained weights
@@ -109,32 +109,6 @@ def make_deblurrer(model, args):
         ensemble=args.ensemble,
         memory_budget_mb=args.memory_budget,
     )
-
-
-# === Argument types (the checks of `_utils.validation`, argparse's messages) ===
-
-
-def _argument_type(parse, check, expected, unparsable=None):
-    def convert(text):
-        try:
-            value = parse(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected {unparsable or expected}, got {text!r}"
-            ) from None
-        try:
-            return check("value", value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-
-    return convert
-
-
-positive_int = _argument_type(int, check_positive_int, "a positive integer")
-non_negative_int = _argument_type(int, check_non_negative_int, "an integer >= 0")
-positive_float = _argument_type(
-    float, check_positive_float, "a positive, finite number", unparsable="a positive number"
-)
 
 
 # === Model loading ===

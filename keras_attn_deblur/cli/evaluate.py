@@ -1,5 +1,6 @@
 """`attn-deblur evaluate`: score a model on paired images by the papers' protocol."""
 
+from keras_attn_deblur._utils.validation import positive_int
 from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import DEFAULT_MODEL
 from keras_attn_deblur.cli._common import PROG
@@ -10,7 +11,6 @@ from keras_attn_deblur.cli._common import add_model_option
 from keras_attn_deblur.cli._common import check_new_output
 from keras_attn_deblur.cli._common import load_model
 from keras_attn_deblur.cli._common import make_deblurrer
-from keras_attn_deblur.cli._common import positive_int
 
 
 def register(subparsers):

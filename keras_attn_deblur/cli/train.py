@@ -4,14 +4,14 @@ import functools
 import os
 import re
 
+from keras_attn_deblur._utils.validation import non_negative_int
+from keras_attn_deblur._utils.validation import positive_int
 from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import MODEL_HELP
 from keras_attn_deblur.cli._common import PROG
 from keras_attn_deblur.cli._common import UsageError
 from keras_attn_deblur.cli._common import add_command
 from keras_attn_deblur.cli._common import load_model
-from keras_attn_deblur.cli._common import non_negative_int
-from keras_attn_deblur.cli._common import positive_int
 
 
 def register(subparsers):

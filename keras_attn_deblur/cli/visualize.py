@@ -2,6 +2,7 @@
 
 import os
 
+from keras_attn_deblur._utils.validation import positive_int
 from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import DEFAULT_MODEL
 from keras_attn_deblur.cli._common import PROG
@@ -12,7 +13,6 @@ from keras_attn_deblur.cli._common import add_model_option
 from keras_attn_deblur.cli._common import check_new_output
 from keras_attn_deblur.cli._common import load_model
 from keras_attn_deblur.cli._common import make_deblurrer
-from keras_attn_deblur.cli._common import positive_int
 
 
 def register(subparsers):
