@@ -33,7 +33,9 @@ from keras_attn_deblur import AttnDeblurNet  # noqa: E402
 from keras_attn_deblur import training  # noqa: E402
 from keras_attn_deblur._utils.machine import describe_cpu  # noqa: E402
 from keras_attn_deblur._utils.native_logs import filtered_stderr  # noqa: E402
+from keras_attn_deblur._utils.validation import momentum  # noqa: E402
 from keras_attn_deblur._utils.validation import non_negative_int  # noqa: E402
+from keras_attn_deblur._utils.validation import probability  # noqa: E402
 
 
 def build_parser():
@@ -54,6 +56,14 @@ def build_parser():
     parser.add_argument(
         "--warmup-steps", type=non_negative_int, default=0,
         help="linear warm-up to the peak learning rate first; ~100 with --from-model (0)",
+    )
+    parser.add_argument(
+        "--final-lr-ratio", type=probability, default=0.01,
+        help="the cosine decay ends at this fraction of the peak; 1 holds the peak (0.01)",
+    )
+    parser.add_argument(
+        "--ema-momentum", type=momentum, default=None,
+        help="validate, keep (best.keras) and save the moving average of the weights (off)",
     )
     parser.add_argument("--loss", default="mse")
     parser.add_argument("--mixed-precision", default="bfloat16", help="bfloat16, float16 or none")
@@ -85,6 +95,8 @@ def run_options(args):
         patch_size=args.patch_size,
         learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps,
+        final_learning_rate_ratio=args.final_lr_ratio,
+        ema_momentum=args.ema_momentum,
         loss=args.loss,
         pipeline=args.pipeline,
         mixed_precision=None if args.mixed_precision == "none" else args.mixed_precision,
@@ -148,7 +160,8 @@ def record_recipe(args, started):
         preset=args.preset, from_model=recorded_source(args.from_model), hardware=hardware,
         steps=args.steps, epochs=args.epochs,
         batch_size=args.batch_size, patch_size=args.patch_size,
-        learning_rate=args.learning_rate, warmup_steps=args.warmup_steps, loss=args.loss,
+        learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
+        final_lr_ratio=args.final_lr_ratio, ema_momentum=args.ema_momentum, loss=args.loss,
         mixed_precision=args.mixed_precision, val_crop=args.val_crop, val_set=args.val_set,
     )  # fmt: skip
     record["hours"] = round(record["hours"] + (time.time() - started) / 3600, 4)

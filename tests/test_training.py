@@ -56,6 +56,14 @@ def test_compile_warms_up_then_decays():
     assert rates == pytest.approx([5e-4, 1e-3, 1e-3, 1e-3], rel=1e-5)
 
 
+def test_final_ratio_one_holds_the_peak_after_the_warm_up():
+    model = training.compile_for_deblurring(
+        "lite", learning_rate=3e-5, total_steps=1000, warmup_steps=50, final_learning_rate_ratio=1.0
+    )
+    rates = [float(model.optimizer._learning_rate(step)) for step in (25, 50, 51, 500, 1000)]
+    assert rates == pytest.approx([1.5e-5, 3e-5, 3e-5, 3e-5, 3e-5], rel=1e-5)
+
+
 def test_compile_options():
     model = training.compile_for_deblurring(
         _tiny_model(), optimizer="adamw", weight_decay=1e-3, loss="mse",
@@ -136,6 +144,9 @@ def test_bfloat16_model_learns_and_its_metrics_match_a_float32_reference():
         ({"warmup_steps": -1}, "warmup_steps=-1"),
         ({"total_steps": 10, "warmup_steps": 10}, "warmup_steps=10"),
         ({"frequency_weight": -1.0}, "frequency_weight=-1.0"),
+        ({"ema_momentum": 1.0}, "ema_momentum=1.0"),
+        ({"ema_momentum": 0}, "ema_momentum=0"),
+        ({"final_learning_rate_ratio": 1.5}, "final_learning_rate_ratio=1.5"),
     ],
 )
 def test_compile_rejects_bad_arguments(kwargs, message):
@@ -179,6 +190,79 @@ def test_callbacks_resume_a_killed_run(tmp_path):
     assert not (run / "backup").exists() or not os.listdir(run / "backup")  # cleaned up when done
     best = keras.saving.load_model(run / "best.keras")
     assert isinstance(best, kad.AttnDeblurNet)
+
+
+class _RecordWeights(keras.callbacks.Callback):
+    """The raw trainable weights after every optimizer step."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append([keras.ops.convert_to_numpy(v) for v in self.model.trainable_variables])
+
+
+def _ema_fit(run, start, epochs=3, extra_callbacks=(), ema_momentum=0.8):
+    rng = np.random.default_rng(0)
+    sharp = rng.random((8, 16, 16, 3)).astype("float32")
+    blurry = sharp * 0.8
+    model = _tiny_model()
+    model.set_weights(start)
+    model = training.compile_for_deblurring(
+        model, learning_rate=3e-3, loss="mse", ema_momentum=ema_momentum, jit_compile=False
+    )
+    history = model.fit(
+        blurry, sharp, batch_size=4, epochs=epochs, validation_data=(blurry, sharp), shuffle=False,
+        callbacks=training.deblurring_callbacks(run, ema=ema_momentum is not None)
+        + list(extra_callbacks),
+        verbose=0,
+    )
+    return model, history, (blurry, sharp)
+
+
+def test_ema_validates_checkpoints_and_ends_with_the_average_of_the_weights(tmp_path):
+    start = _tiny_model().get_weights()
+    record = _RecordWeights()
+    # The raw trajectory: a run without the average (the average never feeds back).
+    _, plain, _ = _ema_fit(tmp_path / "plain", start, extra_callbacks=[record], ema_momentum=None)
+    model, history, (blurry, sharp) = _ema_fit(tmp_path / "ema", start)
+    # By hand (Keras's rule): the average starts at the weights after step 1, then
+    # average = 0.8 * average + 0.2 * weights after every step.
+    average = record.steps[0]
+    averages = [average]
+    for weights in record.steps[1:]:
+        average = [0.8 * a + 0.2 * w for a, w in zip(average, weights)]
+        averages.append(average)
+    trained = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
+    for got, expected in zip(trained, averages[-1]):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    assert not all(np.allclose(a, b) for a, b in zip(averages[-1], record.steps[-1]))
+    # Validation after each epoch (2 steps) scored the average of that moment.
+    reference = _tiny_model()
+    reference.compile(loss="mse", metrics=[kad.PSNR()])
+    for epoch, val_psnr in enumerate(history.history["val_psnr"]):
+        reference.set_weights(start)
+        for variable, value in zip(reference.trainable_variables, averages[2 * epoch + 1]):
+            variable.assign(value)
+        logs = reference.evaluate(blurry, sharp, batch_size=4, return_dict=True, verbose=0)
+        assert val_psnr == pytest.approx(logs["psnr"], abs=1e-3)
+    # best.keras holds the average of its epoch, not the raw weights.
+    best_epoch = int(np.argmax(history.history["val_psnr"]))
+    best = keras.saving.load_model(tmp_path / "ema" / "best.keras")
+    for got, expected in zip(best.trainable_variables, averages[2 * best_epoch + 1]):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(got), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_ema_run_resumed_after_a_kill_ends_as_an_uninterrupted_one(tmp_path):
+    start = _tiny_model().get_weights()
+    whole, _, _ = _ema_fit(tmp_path / "whole", start, epochs=4)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        _ema_fit(tmp_path / "killed", start, epochs=4, extra_callbacks=[_Interrupt(epoch=2)])
+    resumed, history, _ = _ema_fit(tmp_path / "killed", start, epochs=4)
+    assert history.epoch == [2, 3]
+    for got, expected in zip(resumed.get_weights(), whole.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
 
 def test_callbacks_monitor_mode(tmp_path):

@@ -52,6 +52,16 @@ def check_probability(name, value):
     return float(value)
 
 
+def check_momentum(name, value):
+    """`value` as a float if it is a number strictly between 0 and 1; else ValueError."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 < value < 1:
+        raise ValueError(
+            f"`{name}` must be a number between 0 and 1, exclusive (e.g. 0.999). "
+            f"Received: {name}={value!r}"
+        )
+    return float(value)
+
+
 def check_choice(name, value, choices):
     """`value` if it is one of `choices`; else ValueError listing them."""
     if value not in choices:
@@ -85,3 +95,5 @@ non_negative_int = argument_type(int, check_non_negative_int, "an integer >= 0")
 positive_float = argument_type(
     float, check_positive_float, "a positive, finite number", unparsable="a positive number"
 )
+probability = argument_type(float, check_probability, "a number in [0, 1]")
+momentum = argument_type(float, check_momentum, "a number between 0 and 1, exclusive")

@@ -4,8 +4,10 @@ import functools
 import os
 import re
 
+from keras_attn_deblur._utils.validation import momentum
 from keras_attn_deblur._utils.validation import non_negative_int
 from keras_attn_deblur._utils.validation import positive_int
+from keras_attn_deblur._utils.validation import probability
 from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import MODEL_HELP
 from keras_attn_deblur.cli._common import PROG
@@ -98,6 +100,15 @@ def register(subparsers):
         "trained weights with --model (0)",
     )
     recipe.add_argument(
+        "--final-lr-ratio", type=probability, default=0.01, metavar="R",
+        help="the cosine decay ends at R x the peak rate; 1 holds the peak (0.01)",
+    )
+    recipe.add_argument(
+        "--ema-momentum", type=momentum, default=None, metavar="M",
+        help="validate, checkpoint and save the moving average of the weights, e.g. 0.999 "
+        "(off)",
+    )
+    recipe.add_argument(
         "--loss", choices=("charbonnier", "l1", "mse", "psnr"), default="charbonnier",
         help="(charbonnier)",
     )
@@ -139,7 +150,8 @@ def run(args):
             val_limit=args.val_limit, val_crop=args.val_crop,
             model=_model(args), steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
             patch_size=args.patch_size, learning_rate=args.learning_rate,
-            warmup_steps=args.warmup_steps, loss=args.loss,
+            warmup_steps=args.warmup_steps, final_learning_rate_ratio=args.final_lr_ratio,
+            ema_momentum=args.ema_momentum, loss=args.loss,
             mixed_precision=args.mixed_precision, distribute=args.distribute, seed=args.seed,
             quiet=args.quiet,
         )  # fmt: skip

@@ -5,8 +5,10 @@ import os
 import keras
 
 from keras_attn_deblur import distribute as distribute_lib
+from keras_attn_deblur._utils.validation import check_momentum
 from keras_attn_deblur._utils.validation import check_non_negative_int
 from keras_attn_deblur._utils.validation import check_positive_int
+from keras_attn_deblur._utils.validation import check_probability
 from keras_attn_deblur.losses import CharbonnierLoss
 from keras_attn_deblur.losses import FrequencyLoss
 from keras_attn_deblur.losses import PSNRLoss
@@ -49,6 +51,7 @@ def compile_for_deblurring(
     optimizer="adam",
     weight_decay=1e-4,
     clipnorm=None,
+    ema_momentum=None,
     loss="charbonnier",
     frequency_weight=0.0,
     mixed_precision=None,
@@ -103,6 +106,13 @@ def compile_for_deblurring(
         weight_decay: float. Decoupled weight decay of AdamW. Defaults to
             `1e-4`.
         clipnorm: float. Clip each gradient to this norm. Defaults to `None`.
+        ema_momentum: float. Keep an exponential moving average of the
+            weights with this momentum (Polyak averaging, as NAFNet and
+            Restormer train: 0.999 averages about the last 1,000 steps).
+            The optimizer keeps the average from the starting weights on;
+            `deblurring_callbacks(..., ema=True)` validates and checkpoints
+            it, and `fit` ends with it in the model. Defaults to `None`
+            (no average).
         loss: str or `keras.losses.Loss`. `"charbonnier"`, `"l1"`, `"mse"`,
             `"psnr"` or a loss object. Defaults to `"charbonnier"`.
         frequency_weight: float. Weight of an added `FrequencyLoss` (MIMO-UNet
@@ -137,6 +147,9 @@ def compile_for_deblurring(
         )
     check_positive_int("total_steps", total_steps, allow_none=True)
     check_non_negative_int("warmup_steps", warmup_steps)
+    if ema_momentum is not None:
+        check_momentum("ema_momentum", ema_momentum)
+    check_probability("final_learning_rate_ratio", final_learning_rate_ratio)
     if total_steps is not None and warmup_steps >= total_steps:
         raise ValueError(
             f"`warmup_steps` must be fewer than `total_steps` ({total_steps}). "
@@ -158,7 +171,7 @@ def compile_for_deblurring(
         model.compile(
             optimizer=_optimizer(
                 optimizer, learning_rate, total_steps, warmup_steps,
-                final_learning_rate_ratio, weight_decay, clipnorm,
+                final_learning_rate_ratio, weight_decay, clipnorm, ema_momentum,
             ),
             loss=loss_instance,
             metrics=[PSNR()] + [SSIM(variant=variant) for variant in ssim_variants],
@@ -169,7 +182,7 @@ def compile_for_deblurring(
 
 def _optimizer(
     name, learning_rate, total_steps, warmup_steps, final_learning_rate_ratio, weight_decay,
-    clipnorm,
+    clipnorm, ema_momentum,
 ):
     schedule = learning_rate
     if warmup_steps:
@@ -187,9 +200,12 @@ def _optimizer(
         schedule = keras.optimizers.schedules.CosineDecay(
             learning_rate, decay_steps=total_steps, alpha=final_learning_rate_ratio
         )
+    options = dict(clipnorm=clipnorm)
+    if ema_momentum is not None:
+        options.update(use_ema=True, ema_momentum=ema_momentum)
     if name == "adamw":
-        return keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=clipnorm)
-    return keras.optimizers.Adam(schedule, clipnorm=clipnorm)
+        return keras.optimizers.AdamW(schedule, weight_decay=weight_decay, **options)
+    return keras.optimizers.Adam(schedule, **options)
 
 
 def deblurring_callbacks(
@@ -201,6 +217,7 @@ def deblurring_callbacks(
     backup_freq="epoch",
     csv_log=True,
     terminate_on_nan=True,
+    ema=False,
 ):
     """The callbacks of a real training run, writing into `directory`.
 
@@ -211,6 +228,10 @@ def deblurring_callbacks(
       atomically, the previous one kept).
     - `log.csv`: one row per epoch, appended to on resume.
     - `TerminateOnNaN` stops a diverged run.
+    - With `ema=True` (a model compiled with `ema_momentum`), validation,
+      `best.keras` and the end of `fit` see the weights' moving average
+      (`keras.callbacks.SwapEMAWeights`); the backup keeps the raw weights
+      and the average apart, so a resumed run goes on exactly.
 
     Data-parallel runs write each file once: on one host the callbacks run
     once per step, whatever the device count. On several JAX hosts every
@@ -229,6 +250,9 @@ def deblurring_callbacks(
             steps. Defaults to `"epoch"`.
         csv_log: bool. Write `log.csv`. Defaults to `True`.
         terminate_on_nan: bool. Add `TerminateOnNaN`. Defaults to `True`.
+        ema: bool. Validate and checkpoint the moving average of the
+            weights (the optimizer must have `use_ema=True`). Defaults to
+            `False`.
 
     Returns:
         A list of `keras.callbacks.Callback`.
@@ -252,6 +276,8 @@ def deblurring_callbacks(
         callbacks.append(
             AtomicBackupAndRestore(os.path.join(directory, backup_folder), save_freq=backup_freq)
         )
+    if ema:  # after the backup (raw weights saved), before the checkpoint (the average saved)
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if process != 0:
         return callbacks
     if save_best:

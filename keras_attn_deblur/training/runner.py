@@ -64,6 +64,8 @@ def run(
     patch_size=256,
     learning_rate=2e-4,
     warmup_steps=0,
+    final_learning_rate_ratio=0.01,
+    ema_momentum=None,
     loss="charbonnier",
     mixed_precision=None,
     distribute="none",
@@ -118,6 +120,13 @@ def run(
         warmup_steps: int. Linear warm-up to `learning_rate` first, see
             `compile_for_deblurring` (worth ~100 when fine-tuning a trained
             model). Defaults to `0`.
+        final_learning_rate_ratio: float. The rate at the last step as a
+            fraction of `learning_rate`; `1.0` holds the peak after the
+            warm-up (a constant rate, for fine-tuning runs of open length).
+            Defaults to `0.01`.
+        ema_momentum: float. Validate, checkpoint and save the moving
+            average of the weights with this momentum (e.g. `0.999`), see
+            `compile_for_deblurring`. Defaults to `None` (the raw weights).
         loss: str. See `compile_for_deblurring`. Defaults to `"charbonnier"`.
         mixed_precision: str. `None`, `"bfloat16"` or `"float16"`.
             Defaults to `None`.
@@ -188,11 +197,13 @@ def run(
             model = with_dtype(model, rebuild=True)  # its variables under the distribution
         model = compile_for_deblurring(
             model, learning_rate=learning_rate, total_steps=total_steps,
-            warmup_steps=warmup_steps, loss=loss, mixed_precision=mixed_precision,
+            warmup_steps=warmup_steps, final_learning_rate_ratio=final_learning_rate_ratio,
+            ema_momentum=ema_momentum, loss=loss, mixed_precision=mixed_precision,
         )  # fmt: skip
         os.makedirs(run_dir, exist_ok=True)
         callbacks = deblurring_callbacks(
-            run_dir, monitor="val_psnr" if val_data is not None else "psnr"
+            run_dir, monitor="val_psnr" if val_data is not None else "psnr",
+            ema=ema_momentum is not None,
         )
         resuming = os.path.isdir(os.path.join(run_dir, "backup"))
         parallel = ""
