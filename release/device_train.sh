@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The one command run on a lent accelerator (one H100/H200, Python 3.12 with JAX, no Keras,
-# no network), from the project root, with .device/ carried along:
+# The command run on a lent accelerator (one H100/H200, Python 3.12 with JAX, no Keras, no
+# network), from the project root, with .device/ carried along, once or several times:
 #
 #   python release/pack_device.py                      # here, first: builds .device/
-#   bash release/device_train.sh                       # there: trains until 560 s, writes $OUT
+#   python release/device_plan.py --used 0             # here: prints the calls for the time left
+#   bash release/device_train.sh --deadline 565 ...    # there, call 1: trains, writes $OUT
+#   bash release/device_train.sh --resume ...          # there, call 2: resumes call 1's state
 #   OUT=$(mktemp -d) bash release/device_train.sh --rehearse   # here: the same path on this CPU
 #
 # It installs the carried wheels (keras, namex, optree) into a temporary target offline, selects
 # the JAX backend and runs release/device_train.py; extra arguments go to that script
-# (python release/device_train.py --help). $OUT defaults to out/device/.
+# (python release/device_train.py --help). $OUT defaults to out/device/; the training state and
+# the compilation cache stay in out/device-state/ (ignored, not carried: it outlives a call
+# while the machine is held, and carrying .device again does not replace it).
 set -euo pipefail
 started=$(date +%s.%N)
 cd "$(dirname "$0")/.."

@@ -3,7 +3,8 @@
 How to run (from the project root, with `../shared` beside it and pip able to
 reach PyPI):
 
-    python release/pack_device.py
+    python release/pack_device.py                              # from the bundled weights
+    python release/pack_device.py --init out/device-1/model    # from a returned run's weights
 
 Writes the ignored folder `.device/`:
 
@@ -13,16 +14,25 @@ Writes the ignored folder `.device/`:
     wheels-local/   the compiled ones (optree) for this Python, for the rehearsal
     frames/         GoPro GOPR0477_11_00 frames 1-200, byte for byte (CC BY 4.0);
                     frames 201-299 stay home for validation
-    photos/         crops of the sharp training photos (JPEG), as many as the
-                    travel limit leaves room for, spread over every source folder
+    photos/         the sharp training photos of every source folder in turn,
+                    scaled down to at most 768 px on their longer side and turned
+                    landscape (JPEG q90), as many as the travel limit leaves room
+                    for: the device crops each example at random inside them
     kernels.npz     a bank of motion-blur kernels (`kernel_bank`, plus the real
                     kernels of ../shared/data/kernels that fit)
+    init/           with `--init FOLDER`: that save_pretrained folder (the
+                    returned `$OUT/model` of an earlier device call, 14 MB of
+                    float16 weights), its weights packed (`device_sources.pack_weights`:
+                    byte planes in xz, about 11 MB, unpacked byte for byte on the
+                    device), the run's `train_log.json` (its schedule position) and
+                    `source.json`; photos, then if need be the last frames, make room
     manifest.json   counts, sources and licences
 
 and prints what would travel to the device (tracked files, untracked files
 that git does not ignore, and `.device/`): it exits 1 if that exceeds the
-64 MiB limit. Then, on the accelerator: `bash release/device_train.sh`
-(carry `.device`); here: `bash release/device_train.sh --rehearse`.
+64 MiB limit. Then `python release/device_plan.py --used SECONDS` prints the
+device tool calls (`bash release/device_train.sh ...`, carry `.device`); here:
+`bash release/device_train.sh --rehearse`.
 """
 
 import argparse
@@ -39,6 +49,8 @@ from PIL import Image
 
 from keras_attn_deblur import data
 from keras_attn_deblur.data import IMAGE_EXTENSIONS
+
+import device_sources  # release/, this script's folder: how the device reads the pack
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared", "data")
@@ -60,8 +72,24 @@ def build_parser():
                         help="the first N frames train; the rest stay home for validation")  # fmt: skip
     parser.add_argument("--photos", default=os.path.join(SHARED, "train_photos"))
     parser.add_argument("--kernel-files", default=os.path.join(SHARED, "kernels"))
-    parser.add_argument("--crop", type=int, default=320, help="photo crop side (320)")
+    parser.add_argument("--photo-side", type=int, default=768,
+                        help="longest photo side; larger photos are scaled down (768)")  # fmt: skip
+    parser.add_argument("--photo-quality", type=int, default=90, help="JPEG quality (90)")
+    parser.add_argument(
+        "--min-photo-side", type=int, default=296,
+        help="shorter sides below this are left out: the device's blurred window, patch "
+        "256 + kernel 41 - 1 (296)",
+    )  # fmt: skip
     parser.add_argument("--max-photos", type=int, default=1000)
+    parser.add_argument("--init", default=None, metavar="FOLDER",
+                        help="carry these weights (a save_pretrained folder) as .device/init")  # fmt: skip
+    parser.add_argument(
+        "--min-photo-mib", type=float, default=2.0,
+        help="with --init, the room kept for photos: the last frames are left out if need be "
+        "(2 MiB)",
+    )  # fmt: skip
+    parser.add_argument("--min-frames", type=int, default=100,
+                        help="never fewer training frames than this (100)")  # fmt: skip
     parser.add_argument("--kernel-count", type=int, default=2048)
     parser.add_argument("--kernel-size", type=int, default=41)
     parser.add_argument("--reserve-mib", type=float, default=1.0,
@@ -185,31 +213,81 @@ def _photo_paths(folder):
     return order
 
 
-def write_photos(source, folder, crop, budget, max_photos, seed):
-    """Random crop x crop windows of the photos (JPEG q92) while they fit in `budget` bytes."""
+def write_photos(source, folder, side, quality, min_side, budget, max_photos):
+    """The photos of every folder in turn, scaled down to at most `side` pixels on their
+    longer side, turned landscape and saved as JPEG `quality`, while they fit in `budget`
+    bytes. Returns the sources written, their (height, width) and the count left out."""
     os.makedirs(folder)
-    rng = np.random.default_rng(seed)
-    written, used, skipped = [], 0, 0
+    written, sizes, used, skipped, misfits = [], [], 0, 0, 0
     for path in _photo_paths(source):
-        if len(written) >= max_photos:
+        if len(written) >= max_photos or misfits >= 10:
             break
         with Image.open(path) as image:
-            if image.mode not in ("RGB", "RGBA", "P") or min(image.size) < crop:
-                skipped += 1  # grayscale or smaller than a crop
+            if image.mode not in ("RGB", "RGBA", "P"):
+                skipped += 1  # grayscale
                 continue
             photo = image.convert("RGB")
-        left = int(rng.integers(0, photo.width - crop + 1))
-        top = int(rng.integers(0, photo.height - crop + 1))
+        if photo.height > photo.width:  # one orientation keeps the device's padded stack small
+            photo = photo.transpose(Image.Transpose.ROTATE_90)
+        if photo.width > side:
+            height = round(photo.height * side / photo.width)
+            photo = photo.resize((side, height), Image.Resampling.LANCZOS)
+        if photo.height < min_side:
+            skipped += 1  # smaller than the device's blurred window
+            continue
         buffer = io.BytesIO()
-        photo.crop((left, top, left + crop, top + crop)).save(buffer, "JPEG", quality=92)
+        photo.save(buffer, "JPEG", quality=quality)
         if used + buffer.tell() > budget:
-            break
+            misfits += 1  # a smaller photo may still fit
+            continue
+        misfits = 0
         name = f"{len(written):04d}_{os.path.basename(os.path.dirname(path))}.jpg"
         with open(os.path.join(folder, name), "wb") as file:
             file.write(buffer.getvalue())
         used += buffer.tell()
         written.append(os.path.relpath(path, source))
-    return written, skipped
+        sizes.append([photo.height, photo.width])
+    return written, sizes, skipped
+
+
+def copy_init(model_folder, folder):
+    """A returned model folder into `folder`: its small files as they are, its weights
+    packed (`device_sources.pack_weights`), the `train_log.json` beside it (its run's
+    schedule position) and `source.json` (the folder's path, for the budget's chain)."""
+    weights = os.path.join(model_folder, "model.weights.h5")
+    if not (os.path.isfile(weights) and os.path.isfile(os.path.join(model_folder, "config.json"))):
+        _fail(f"--init '{model_folder}' is not a save_pretrained folder (config.json and "
+              "model.weights.h5): pass the returned $OUT/model folder")  # fmt: skip
+    os.makedirs(folder)
+    for name in sorted(os.listdir(model_folder)):
+        path = os.path.join(model_folder, name)
+        if os.path.isfile(path) and name != "model.weights.h5":
+            shutil.copyfile(path, os.path.join(folder, name))
+    packed_bytes = device_sources.pack_weights(
+        weights, os.path.join(folder, device_sources.PACKED_WEIGHTS)
+    )
+    log = os.path.join(os.path.dirname(os.path.abspath(model_folder)), device_sources.LOG_NAME)
+    if os.path.isfile(log):
+        shutil.copyfile(log, os.path.join(folder, device_sources.LOG_NAME))
+    absolute = os.path.abspath(model_folder)
+    inside = os.path.commonpath([absolute, ROOT]) == ROOT
+    source = {"model": os.path.relpath(absolute, ROOT) if inside else absolute,
+              "weights_bytes": os.path.getsize(weights), "packed_bytes": packed_bytes,
+              "train_log": os.path.isfile(log)}  # fmt: skip
+    with open(os.path.join(folder, device_sources.INIT_SOURCE), "w", encoding="utf-8") as file:
+        json.dump(source, file, indent=1)
+    return source
+
+
+def drop_frames(folder, frames, room, min_frames):
+    """Removes the last frames until `room` bytes are free (never below `min_frames`);
+    returns the frames kept and the bytes freed."""
+    freed = 0
+    while freed < room and len(frames) > min_frames:
+        path = os.path.join(folder, frames.pop())
+        freed += os.path.getsize(path)
+        os.remove(path)
+    return frames, freed
 
 
 def main(argv=None):
@@ -226,21 +304,30 @@ def main(argv=None):
         os.path.join(output, "kernels.npz"), args.kernel_count, args.kernel_size,
         args.kernel_files, args.seed,
     )  # fmt: skip
+    init = copy_init(args.init, os.path.join(output, "init")) if args.init else None
     sizes = travelling_bytes()
     budget = LIMIT_MIB * MIB - args.reserve_mib * MIB - sum(sizes.values()) - _folder_bytes(output)
+    dropped = 0
+    if init and budget < args.min_photo_mib * MIB:  # no other way: the last frames make room
+        kept, freed = drop_frames(os.path.join(output, "frames"), list(frames),
+                                  args.min_photo_mib * MIB - budget, args.min_frames)  # fmt: skip
+        dropped, frames, budget = len(frames) - len(kept), kept, budget + freed
     if budget <= 0:
-        _fail(f"no room for photos: the repository and frames already take "
+        _fail(f"no room for photos: the repository, frames and init already take "
               f"{(LIMIT_MIB * MIB - budget) / MIB:.1f} MiB; pass fewer --train-frames")  # fmt: skip
-    photos, skipped = write_photos(
-        args.photos, os.path.join(output, "photos"), args.crop, budget, args.max_photos, args.seed
-    )
+    photos, photo_sizes, skipped = write_photos(
+        args.photos, os.path.join(output, "photos"), args.photo_side, args.photo_quality,
+        args.min_photo_side, budget, args.max_photos,
+    )  # fmt: skip
     manifest = {
         "frames": len(frames), "frame_names": [frames[0], frames[-1]],
+        "frames_dropped_for_init": dropped,
         "frames_source": "GoPro GOPRO_Large train/GOPR0477_11_00 (Nah et al. 2017), CC BY 4.0",
-        "photos": len(photos), "photo_crop": args.crop, "photo_sources": photos,
-        "photos_skipped": skipped, "kernels": kernel_count, "kernel_size": args.kernel_size,
-        "real_kernels": real_kernels, "wheels": wheels, "wheels_local": local_wheels,
-        "seed": args.seed,
+        "photos": len(photos), "photo_side": args.photo_side,
+        "photo_quality": args.photo_quality, "photo_sizes": photo_sizes,
+        "photo_sources": photos, "photos_skipped": skipped, "kernels": kernel_count,
+        "kernel_size": args.kernel_size, "real_kernels": real_kernels, "wheels": wheels,
+        "wheels_local": local_wheels, "init": init, "seed": args.seed,
     }  # fmt: skip
     with open(os.path.join(output, "manifest.json"), "w", encoding="utf-8") as file:
         json.dump(manifest, file, indent=1)
@@ -248,12 +335,15 @@ def main(argv=None):
     parts = {name: _folder_bytes(os.path.join(output, name))
              for name in ("wheels", "wheels-local", "frames", "photos")}  # fmt: skip
     parts["kernels.npz"] = os.path.getsize(os.path.join(output, "kernels.npz"))
+    if init:
+        parts["init"] = _folder_bytes(os.path.join(output, "init"))
     total = sum(sizes.values()) + _folder_bytes(output)
     print(f"{'what travels':<34}{'MiB':>8}")
     print(f"{'tracked files':<34}{sizes['tracked'] / MIB:>8.2f}")
     print(f"{'untracked, not ignored':<34}{sizes['untracked'] / MIB:>8.2f}")
-    details = {"frames": f"frames ({len(frames)})", "photos": f"photos ({len(photos)} crops)",
-               "kernels.npz": f"kernels.npz ({kernel_count})"}  # fmt: skip
+    details = {"frames": f"frames ({len(frames)}" + (f", {dropped} left out)" if dropped else ")"),
+               "photos": f"photos ({len(photos)})", "kernels.npz": f"kernels.npz ({kernel_count})",
+               "init": "init (weights packed)"}  # fmt: skip
     for name, size in parts.items():
         print(f"{'  .device/' + details.get(name, name):<34}{size / MIB:>8.2f}")
     print(f"{'total (limit ' + str(LIMIT_MIB) + ' MiB)':<34}{total / MIB:>8.2f}")
@@ -261,8 +351,11 @@ def main(argv=None):
         print(f"pack_device: error: {total / MIB:.1f} MiB would travel, over the {LIMIT_MIB} MiB "
               "limit: pass fewer --train-frames or --max-photos", file=sys.stderr)  # fmt: skip
         return 1
+    start = " --init .device/init" if init else ""
     print(f"'{output}' is ready: carry it (\"carry\": [\".device\"]) and run "
-          "'bash release/device_train.sh' on the accelerator")  # fmt: skip
+          f"'bash release/device_train.sh{start}' on the accelerator; "
+          f"'python release/device_plan.py --used SECONDS{' --init' if init else ''}' "
+          "prints the calls")  # fmt: skip
     return 0
 
 

@@ -15,7 +15,8 @@ the accelerator (`PairSynthesizer`, `keras.ops`):
 - `pipeline.py`: `SyntheticMotionBlur`, which chains the above, and the patch
   pairs the input pipelines cut from photos.
 - `pair_synthesizer.py`: `PairSynthesizer`, the same synthesis as a Keras
-  layer inside the training step.
+  layer inside the training step, made of the batched `keras.ops` twins in
+  `accelerator_ops.py`.
 
 Every random NumPy function takes a `numpy.random.Generator` or an integer
 seed, so the same seed always gives the same result. Images are float arrays

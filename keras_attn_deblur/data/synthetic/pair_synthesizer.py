@@ -14,13 +14,21 @@ data loader:
   pixel (`nonuniform_blur`'s smooth mode), in linear light through the
   camera response (`inverse_crf` / `apply_crf`), then Poisson-Gaussian noise
   and clipping to `[0, 1]` (sensor saturation);
+- colour and exposure jitter of the sources (optional, off by default): a
+  per-example exposure gain and per-channel gains in linear light, sensor
+  clipping, and a per-example tone curve (`tone_jitter`), applied before the
+  blur so that both images of a pair share it;
 - random crops, flips and 90 degree rotations, the same for both images.
+  Photos of different sizes travel as one zero-padded stack with their
+  sizes (`"photo_sizes"`): each example crops at random inside its photo.
 
 Everything random is drawn once per batch by `sample_parameters` (from the
 layer's `keras.random.SeedGenerator`); `synthesize` is a pure function of
 those draws and the sources. That split is what the tests use: given the
 same draws, the result equals the NumPy implementation in
-`keras_attn_deblur.data.synthetic` within float32 rounding.
+`keras_attn_deblur.data.synthetic` within float32 rounding. The batched
+image operations the synthesis is made of (crops, jitter, FFT blur, masks,
+flips) are in `accelerator_ops`.
 
 On JAX, call it through `stateless_call` inside a jitted step (its only
 state is the seed); on TensorFlow, call it inside a `tf.function`.
@@ -35,12 +43,15 @@ from keras import ops
 from keras_attn_deblur._utils.validation import check_positive_int
 from keras_attn_deblur._utils.validation import check_probability
 from keras_attn_deblur.data.synthetic._checks import check_range
+from keras_attn_deblur.data.synthetic.accelerator_ops import dihedral
+from keras_attn_deblur.data.synthetic.accelerator_ops import fft_blur
+from keras_attn_deblur.data.synthetic.accelerator_ops import gather_crops
+from keras_attn_deblur.data.synthetic.accelerator_ops import mixture_masks
+from keras_attn_deblur.data.synthetic.accelerator_ops import tone_jitter
 from keras_attn_deblur.data.synthetic.frames import odd_frame_counts
-from keras_attn_deblur.data.synthetic.nonuniform import next_fast_length
 
-# Dihedral transforms as bits: 1 flips left-right, 2 upside down, 4 transposes
-# (applied first). np.rot90(k=1) is code 6, k=2 code 3, k=3 code 5.
-FLIP_LEFT_RIGHT, FLIP_UP_DOWN, TRANSPOSE = 1, 2, 4
+# The `dihedral` codes drawn, by (flip, rotate): np.rot90(k=1) is code 6, k=2
+# code 3, k=3 code 5.
 _TRANSFORMS = {
     (True, True): tuple(range(8)),
     (True, False): (0, 1, 2, 3),
@@ -48,6 +59,7 @@ _TRANSFORMS = {
     (False, False): (0,),
 }
 MASK_WAVES = 8  # random cosines summed into each smooth mask field
+SOURCE_KEYS = {"frames": 4, "photos": 4, "kernels": 3, "photo_sizes": 2}  # key: rank
 
 
 @keras.saving.register_keras_serializable(package="keras_attn_deblur")
@@ -61,7 +73,11 @@ class PairSynthesizer(keras.layers.Layer):
     - `"photos"` and `"kernels"`: `(M, S, S', C)` sharp photos (or crops of
       them) and a `(K, k, k)` kernel bank from `kernel_bank`, photos at least
       `patch_size + k - 1` pixels on each side (a margin of `k // 2` around
-      the patch is blurred too, so the patch border sees real content).
+      the patch is blurred too, so the patch border sees real content);
+    - `"photo_sizes"` (optional, with photos): `(M, 2)` integers, the height
+      and width of each photo when photos of different sizes are stacked
+      top-left aligned and zero-padded to `(S, S')`. Crops are then drawn
+      inside each photo's own size; without it, every photo fills the stack.
 
     It returns `(blurry, sharp)`, two float32 `(batch_size, patch_size,
     patch_size, C)` tensors. With both kinds of sources, the first
@@ -100,6 +116,15 @@ class PairSynthesizer(keras.layers.Layer):
             `sqrt(value / photons)`). Defaults to `0.3`.
         photons: float or `(low, high)` floats. Photon count at full scale.
             Defaults to `(300.0, 3000.0)`.
+        exposure: float or `(low, high)` floats. Exposure gain in linear
+            light, drawn log-uniformly per example (clipped at 1 like a
+            sensor). Defaults to `1.0` (no jitter).
+        channel_gain: float or `(low, high)` floats. Gain of each colour
+            channel in linear light (a white-balance shift), drawn uniformly
+            per example and channel. Defaults to `1.0` (no jitter).
+        tone_gamma: float or `(low, high)` floats. Exponent of a per-example
+            tone curve applied to the jittered image (`x ** tone_gamma`),
+            drawn log-uniformly. Defaults to `1.0` (no jitter).
         flip: bool. Random flips. Defaults to `True`.
         rotate: bool. Random 90 degree rotations. Defaults to `True`.
         seed: int or `None`. Seed of the layer's random stream.
@@ -139,6 +164,9 @@ class PairSynthesizer(keras.layers.Layer):
         noise_sigma=(0.0, 0.02),
         poisson_probability=0.3,
         photons=(300.0, 3000.0),
+        exposure=1.0,
+        channel_gain=1.0,
+        tone_gamma=1.0,
         flip=True,
         rotate=True,
         seed=None,
@@ -167,6 +195,9 @@ class PairSynthesizer(keras.layers.Layer):
         self.noise_sigma = check_range("noise_sigma", noise_sigma, minimum=0.0)
         self.poisson_probability = check_probability("poisson_probability", poisson_probability)
         self.photons = check_range("photons", photons, minimum=1e-6)
+        self.exposure = check_range("exposure", exposure, minimum=1e-3)
+        self.channel_gain = check_range("channel_gain", channel_gain, minimum=1e-3)
+        self.tone_gamma = check_range("tone_gamma", tone_gamma, minimum=1e-3)
         self.flip = bool(flip)
         self.rotate = bool(rotate)
         self.seed = seed
@@ -191,7 +222,7 @@ class PairSynthesizer(keras.layers.Layer):
 
     def sample_parameters(self, sources, batch_size):
         """Draws everything random about one batch (a dict of tensors)."""
-        frames, photos, kernels = _sources(sources)
+        frames, photos, kernels, photo_sizes = _sources(sources)
         from_frames, from_photos = self.split(batch_size, frames is not None, photos is not None)
         patch = self.patch_size
         seed = self.seed_generator
@@ -222,10 +253,17 @@ class PairSynthesizer(keras.layers.Layer):
             sigma = keras.random.uniform((from_photos,), *self.noise_sigma, seed=seed)
             shot = keras.random.uniform((from_photos,), seed=seed) < self.poisson_probability
             noise_shape = (from_photos, patch, patch, photos.shape[-1])
+            index = keras.random.randint((from_photos,), 0, count, seed=seed)
+            if photo_sizes is None:
+                heights = widths = None
+            else:
+                photo_sizes = ops.cast(photo_sizes, "int32")
+                heights = ops.take(photo_sizes[:, 0], index)
+                widths = ops.take(photo_sizes[:, 1], index)
             parameters.update(
-                photo_index=keras.random.randint((from_photos,), 0, count, seed=seed),
-                photo_top=keras.random.randint((from_photos,), 0, height - window + 1, seed=seed),
-                photo_left=keras.random.randint((from_photos,), 0, width - window + 1, seed=seed),
+                photo_index=index,
+                photo_top=self._offsets(from_photos, height, heights, window),
+                photo_left=self._offsets(from_photos, width, widths, window),
                 photo_kernels=keras.random.randint(
                     (from_photos, slots), 0, kernels.shape[0], seed=seed
                 ),
@@ -243,7 +281,33 @@ class PairSynthesizer(keras.layers.Layer):
                 read_noise=keras.random.normal(noise_shape, seed=seed),
                 photo_transform=self._transforms(from_photos),
             )  # fmt: skip
+        # Drawn last, and only when asked for, so that the draws above stay the same.
+        if self.jitters:
+            for kind, count, images in (("frame", from_frames, frames),
+                                        ("photo", from_photos, photos)):  # fmt: skip
+                if count:
+                    exposure = _log_uniform((count, 1), self.exposure, seed)
+                    channels = keras.random.uniform(
+                        (count, images.shape[-1]), *self.channel_gain, seed=seed
+                    )
+                    parameters[f"{kind}_gain"] = exposure * channels
+                    parameters[f"{kind}_tone"] = _log_uniform((count,), self.tone_gamma, seed)
         return parameters
+
+    @property
+    def jitters(self):
+        """Whether colour and exposure jitter is on (any of its ranges is not 1)."""
+        return (self.exposure, self.channel_gain, self.tone_gamma) != ((1.0, 1.0),) * 3
+
+    def _offsets(self, count, size, sizes, window):
+        """Top (or left) offsets of `window`-sided crops: inside `size`, or inside each
+        example's own photo size `sizes` (an int tensor) when photos differ in size."""
+        seed = self.seed_generator
+        if sizes is None:
+            return keras.random.randint((count,), 0, size - window + 1, seed=seed)
+        room = ops.cast(sizes - window + 1, "float32")
+        drawn = ops.cast(ops.floor(keras.random.uniform((count,), seed=seed) * room), "int32")
+        return ops.clip(drawn, 0, sizes - window)
 
     def _transforms(self, count):
         choices = ops.convert_to_tensor(_TRANSFORMS[(self.flip, self.rotate)], "int32")
@@ -270,7 +334,7 @@ class PairSynthesizer(keras.layers.Layer):
             )
         return count, height, width
 
-    def _check_photos(self, photos, kernels):
+    def _check_photos(self, photos, kernels, photo_sizes=None):
         if kernels is None or len(kernels.shape) != 3 or kernels.shape[1] != kernels.shape[2]:
             raise ValueError(
                 "PairSynthesizer: 'photos' need 'kernels', a (K, k, k) stack from "
@@ -284,13 +348,35 @@ class PairSynthesizer(keras.layers.Layer):
                 f"window ({window} = patch {self.patch_size} + kernel {kernels.shape[1]} - 1): "
                 "pass larger photo crops, smaller kernels or a smaller `patch_size`"
             )
+        if count * height * width >= 2**31:
+            raise ValueError(
+                f"PairSynthesizer: 'photos' holds {count * height * width:,} pixels, more than "
+                "2**31 (int32 indices): pass fewer or smaller photos"
+            )
+        if photo_sizes is not None:
+            if tuple(photo_sizes.shape) != (count, 2):
+                raise ValueError(
+                    f"PairSynthesizer: 'photo_sizes' must have shape ({count}, 2), one "
+                    f"(height, width) per photo. Received: shape {tuple(photo_sizes.shape)}"
+                )
+            sizes = _concrete(photo_sizes)
+            if sizes is not None and (
+                sizes.min(initial=window) < window
+                or (sizes[:, 0] > height).any()
+                or (sizes[:, 1] > width).any()
+            ):
+                raise ValueError(
+                    f"PairSynthesizer: 'photo_sizes' must lie between the blurred window "
+                    f"({window}) and the stack's {height}x{width}. Received: sizes from "
+                    f"{sizes.min()} to {sizes.max()}"
+                )
         return count, height, width, window
 
     # === The synthesis: a pure function of the draws ===
 
     def synthesize(self, parameters, sources):
         """The batch `(blurry, sharp)` that `parameters` describe."""
-        frames, photos, kernels = _sources(sources)
+        frames, photos, kernels, _ = _sources(sources)
         blurry, sharp = [], []
         if "frame_centre" in parameters:
             pair = self._frame_pairs(parameters, frames)
@@ -307,13 +393,17 @@ class PairSynthesizer(keras.layers.Layer):
     def _frame_pairs(self, parameters, frames):
         half = self.frame_counts[-1] // 2
         offsets = ops.arange(-half, half + 1, dtype="int32")
-        window = _crops(
+        window = gather_crops(
             frames,
             parameters["frame_centre"][:, None] + offsets[None, :],
             parameters["frame_top"],
             parameters["frame_left"],
             self.patch_size,
         )  # (batch, 2 half + 1, patch, patch, channels)
+        if "frame_gain" in parameters:
+            window = tone_jitter(
+                window, parameters["frame_gain"], parameters["frame_tone"], self.gamma
+            )
         count = parameters["frame_count"]
         weights = ops.cast(ops.abs(offsets)[None, :] <= (count // 2)[:, None], "float32")
         weights = weights / ops.cast(count, "float32")[:, None]
@@ -331,13 +421,17 @@ class PairSynthesizer(keras.layers.Layer):
         patch = self.patch_size
         margin = kernels.shape[1] // 2
         window = patch + 2 * margin
-        crops = _crops(
+        crops = gather_crops(
             photos,
             parameters["photo_index"][:, None],
             parameters["photo_top"],
             parameters["photo_left"],
             window,
         )[:, 0]
+        if "photo_gain" in parameters:
+            crops = tone_jitter(
+                crops, parameters["photo_gain"], parameters["photo_tone"], self.gamma
+            )
         linear = parameters["photo_linear"][:, None, None, None]
         light = ops.where(linear, ops.power(ops.maximum(crops, 0.0), self.gamma), crops)
         blurred = fft_blur(light, ops.take(ops.cast(kernels, "float32"), parameters["photo_kernels"], axis=0))
@@ -372,12 +466,12 @@ class PairSynthesizer(keras.layers.Layer):
 
     def check_sources(self, sources, batch_size):
         """Raises a one-line `ValueError` for sources this layer cannot use."""
-        frames, photos, kernels = _sources(sources)
+        frames, photos, kernels, photo_sizes = _sources(sources)
         from_frames, from_photos = self.split(batch_size, frames is not None, photos is not None)
         if from_frames:
             self._check_frames(frames)
         if from_photos:
-            self._check_photos(photos, kernels)
+            self._check_photos(photos, kernels, photo_sizes)
 
     def call(self, sources, batch_size):
         return self.synthesize(self.sample_parameters(sources, batch_size), sources)
@@ -398,6 +492,9 @@ class PairSynthesizer(keras.layers.Layer):
             noise_sigma=self.noise_sigma,
             poisson_probability=self.poisson_probability,
             photons=self.photons,
+            exposure=self.exposure,
+            channel_gain=self.channel_gain,
+            tone_gamma=self.tone_gamma,
             flip=self.flip,
             rotate=self.rotate,
             seed=self.seed,
@@ -405,20 +502,20 @@ class PairSynthesizer(keras.layers.Layer):
         return config
 
 
-# === Building blocks (pure keras.ops) ===
+# === Sources and draws ===
 
 
 def _sources(sources):
-    if not isinstance(sources, dict) or not set(sources) <= {"frames", "photos", "kernels"}:
+    if not isinstance(sources, dict) or not set(sources) <= set(SOURCE_KEYS):
         keys = sorted(sources) if isinstance(sources, dict) else type(sources).__name__
         raise ValueError(
-            "PairSynthesizer takes a dict with the keys 'frames', 'photos' and 'kernels'. "
-            f"Received: {keys}"
+            "PairSynthesizer takes a dict with the keys 'frames', 'photos' and 'kernels' "
+            f"(and 'photo_sizes'). Received: {keys}"
         )
     # Arrays and tensors pass as they are: the checks and draws need only their
     # shapes, and the synthesis converts each source once, where it gathers from it.
     tensors = []
-    for key, rank in (("frames", 4), ("photos", 4), ("kernels", 3)):
+    for key, rank in SOURCE_KEYS.items():
         value = sources.get(key)
         if value is not None:
             if not (hasattr(value, "shape") and hasattr(value, "dtype")):
@@ -432,116 +529,16 @@ def _sources(sources):
     return tensors
 
 
-def _crops(images, image_index, top, left, size):
-    """`images[image_index[b, t], top[b]:top[b] + size, left[b]:left[b] + size]` as float32.
-
-    One gather over the flattened images (no per-example loop), so it is the
-    same program on every backend. Integer images are scaled to `[0, 1]`.
-    """
-    count, height, width, channels = images.shape
-    steps = ops.arange(size, dtype="int32")
-    rows = ops.cast(top, "int32")[:, None] + steps[None, :]
-    cols = ops.cast(left, "int32")[:, None] + steps[None, :]
-    index = (
-        ops.cast(image_index, "int32")[:, :, None, None] * (height * width)
-        + rows[:, None, :, None] * width
-        + cols[:, None, None, :]
-    )
-    flat = ops.reshape(images, (count * height * width, channels))
-    crops = ops.take(flat, ops.reshape(index, (-1,)), axis=0)
-    crops = ops.reshape(crops, (*index.shape, channels))
-    return _to_unit_float(crops)
+def _concrete(value):
+    """`value` as a NumPy array when its values are known here (not inside a traced step)."""
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(ops.convert_to_numpy(value))
+    except Exception:  # a tracer or a symbolic tensor: checked where it was made
+        return None
 
 
-def _to_unit_float(images):
-    dtype = keras.backend.standardize_dtype(images.dtype)
-    scale = {"uint8": 255.0, "uint16": 65535.0}.get(dtype)
-    images = ops.cast(images, "float32")
-    return images / scale if scale else images
-
-
-def dihedral(images, transform):
-    """Applies per-example flips/transposes: `transform` bits 4 (transpose,
-    first), 1 (left-right), 2 (upside down), to `(batch, size, size, C)`."""
-    transform = ops.cast(transform, "int32")[:, None, None, None]
-
-    def chosen(bit):
-        return ops.not_equal(ops.bitwise_and(transform, bit), 0)
-
-    images = ops.where(chosen(TRANSPOSE), ops.transpose(images, (0, 2, 1, 3)), images)
-    images = ops.where(chosen(FLIP_LEFT_RIGHT), ops.flip(images, axis=2), images)
-    return ops.where(chosen(FLIP_UP_DOWN), ops.flip(images, axis=1), images)
-
-
-def fft_blur(images, kernels):
-    """Each image blurred by each of its kernels: true convolution, reflect padding.
-
-    The same operation as NumPy `blur_image` (kernel centre at `(k // 2, k // 2)`,
-    `numpy.pad(mode="reflect")`), computed with FFTs of the padded image.
-
-    Args:
-        images: float `(batch, H, W, C)`.
-        kernels: float `(batch, K, kh, kw)`.
-
-    Returns:
-        float32 `(batch, K, H, W, C)`.
-    """
-    _, height, width, _ = images.shape
-    kernel_height, kernel_width = kernels.shape[2:]
-    top, left = kernel_height - 1 - kernel_height // 2, kernel_width - 1 - kernel_width // 2
-    padded = ops.pad(
-        ops.transpose(ops.cast(images, "float32"), (0, 3, 1, 2)),
-        ((0, 0), (0, 0), (top, kernel_height // 2), (left, kernel_width // 2)),
-        mode="reflect",
-    )
-    fft_height = next_fast_length(height + kernel_height - 1)
-    fft_width = next_fast_length(width + kernel_width - 1)
-    padded = ops.pad(
-        padded,
-        ((0, 0), (0, 0), (0, fft_height - padded.shape[2]), (0, fft_width - padded.shape[3])),
-    )
-    kernels = ops.pad(
-        ops.cast(kernels, "float32"),
-        ((0, 0), (0, 0), (0, fft_height - kernel_height), (0, fft_width - kernel_width)),
-    )
-    image_real, image_imag = ops.fft2((padded, ops.zeros_like(padded)))
-    kernel_real, kernel_imag = ops.fft2((kernels, ops.zeros_like(kernels)))
-    image_real, image_imag = image_real[:, None], image_imag[:, None]
-    kernel_real, kernel_imag = kernel_real[:, :, None], kernel_imag[:, :, None]
-    product = (
-        image_real * kernel_real - image_imag * kernel_imag,
-        image_real * kernel_imag + image_imag * kernel_real,
-    )
-    full, _ = ops.ifft2(product)
-    valid = full[
-        :, :, :, kernel_height - 1 : kernel_height - 1 + height,
-        kernel_width - 1 : kernel_width - 1 + width,
-    ]  # fmt: skip
-    return ops.transpose(valid, (0, 1, 3, 4, 2))
-
-
-def mixture_masks(frequency, angle, phase, count, size, sharpness):
-    """Smooth random masks that sum to 1 at every pixel, `(batch, K, size, size)`.
-
-    Mask `k` of an example is the softmax over its first `count` slots of
-    `sharpness * field_k`, where each field is a unit-variance sum of
-    `MASK_WAVES` random plane cosines (`frequency` cycles across the window,
-    direction `angle`, offset `phase`; each `(batch, K, MASK_WAVES)`): the
-    random-Fourier-feature form of a smooth Gaussian random field. Slots from
-    `count` on get weight 0, so `count = 1` is a uniform blur by slot 0.
-    """
-    coordinates = ops.arange(size, dtype="float32") / size
-    radians = 2 * math.pi * frequency
-    along_rows = radians * ops.sin(angle)
-    along_cols = radians * ops.cos(angle)
-    row_phase = along_rows[..., None] * coordinates + phase[..., None]
-    col_phase = along_cols[..., None] * coordinates
-    # cos(a + b) = cos a cos b - sin a sin b: separable, no (K, waves, size, size) tensor.
-    field = ops.einsum("bkwr,bkwc->bkrc", ops.cos(row_phase), ops.cos(col_phase)) - ops.einsum(
-        "bkwr,bkwc->bkrc", ops.sin(row_phase), ops.sin(col_phase)
-    )
-    field = field * math.sqrt(2.0 / frequency.shape[-1])
-    slots = ops.arange(frequency.shape[1], dtype="int32")
-    active = slots[None, :] < ops.cast(count, "int32")[:, None]
-    logits = ops.where(active[:, :, None, None], sharpness * field, -1e9)
-    return ops.softmax(logits, axis=1)
+def _log_uniform(shape, bounds, seed):
+    low, high = math.log(bounds[0]), math.log(bounds[1])
+    return ops.exp(keras.random.uniform(shape, low, high, seed=seed))

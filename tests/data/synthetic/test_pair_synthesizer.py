@@ -22,6 +22,7 @@ from keras_attn_deblur.data.synthetic.nonuniform import blur_image
 from keras_attn_deblur.data.synthetic.pair_synthesizer import dihedral
 from keras_attn_deblur.data.synthetic.pair_synthesizer import fft_blur
 from keras_attn_deblur.data.synthetic.pair_synthesizer import mixture_masks
+from keras_attn_deblur.data.synthetic.pair_synthesizer import tone_jitter
 
 
 def _numpy(tensor):
@@ -93,6 +94,26 @@ def test_mixture_masks_sum_to_one_and_are_smooth():
     # and the regions really differ (each used slot dominates somewhere).
     assert np.abs(np.diff(masks, axis=-1)).max() < 0.5
     assert masks[3].max(axis=(1, 2)).min() > 0.5
+
+
+def _numpy_jitter(image, gain, tone, gamma=2.2):
+    """Exposure and white balance in linear light, sensor clipping, then a tone curve."""
+    linear = np.clip(inverse_crf(image, gamma) * gain, 0.0, 1.0)
+    return apply_crf(linear, gamma) ** tone
+
+
+def test_tone_jitter_equals_numpy_exposure_colour_and_tone():
+    rng = np.random.default_rng(11)
+    images = rng.uniform(size=(3, 2, 9, 7, 3)).astype("float32")  # frame windows: rank 5
+    gain = rng.uniform(0.5, 2.0, (3, 3)).astype("float32")
+    tone = np.array([0.8, 1.0, 1.25], "float32")
+    jittered = _numpy(tone_jitter(images, gain, tone, 2.2))
+    for index in range(3):
+        expected = _numpy_jitter(images[index], gain[index], tone[index])
+        np.testing.assert_allclose(jittered[index], expected, atol=2e-5)
+    assert jittered.max() <= 1.0 and (jittered == 1.0).any()  # a gain of 2 saturates
+    identity = _numpy(tone_jitter(images[:, 0], np.ones((3, 3)), np.ones(3), 2.2))
+    np.testing.assert_allclose(identity, images[:, 0], atol=2e-6)
 
 
 def test_kernel_bank_kernels_are_normalised_and_centred():
@@ -170,6 +191,89 @@ def test_photo_pairs_equal_numpy_blur_pipeline():
         np.testing.assert_allclose(sharp[index], _numpy_dihedral(crop[inner], code), atol=1e-6)
 
 
+def test_jittered_frame_pairs_equal_numpy_frame_averaging_of_jittered_frames():
+    sources = {"frames": _sources()["frames"]}
+    synthesizer = PairSynthesizer(
+        patch_size=20, frames_per_pair=(3, 7), exposure=(0.5, 2.0), channel_gain=(0.8, 1.2),
+        tone_gamma=(0.8, 1.25), seed=12,
+    )  # fmt: skip
+    parameters = synthesizer.sample_parameters(sources, batch_size=8)
+    blurry, sharp = (_numpy(image) for image in synthesizer.synthesize(parameters, sources))
+    drawn = {key: _numpy(value) for key, value in parameters.items()}
+    assert drawn["frame_gain"].shape == (8, 3) and drawn["frame_tone"].shape == (8,)
+    assert 0.8 * 0.5 <= drawn["frame_gain"].min() and drawn["frame_gain"].max() <= 1.2 * 2.0
+    assert drawn["frame_gain"].std(axis=1).min() > 0  # the channels differ: a colour shift
+    frames = sources["frames"].astype("float64") / 255.0
+    for index in range(8):
+        centre, half = drawn["frame_centre"][index], drawn["frame_count"][index] // 2
+        top, left = drawn["frame_top"][index], drawn["frame_left"][index]
+        window = frames[centre - half : centre + half + 1, top : top + 20, left : left + 20]
+        window = _numpy_jitter(window, drawn["frame_gain"][index], drawn["frame_tone"][index])
+        space = "gamma" if drawn["frame_gamma"][index] else "linear"
+        code = drawn["frame_transform"][index]
+        expected_blurry = _numpy_dihedral(average_frames(window, space=space), code)
+        np.testing.assert_allclose(blurry[index], expected_blurry, atol=5e-5)
+        np.testing.assert_allclose(sharp[index], _numpy_dihedral(window[half], code), atol=2e-5)
+
+
+def test_photos_of_different_sizes_are_cropped_inside_their_own_size_and_jittered():
+    rng = np.random.default_rng(13)
+    kernels = kernel_bank(6, size=5, rng=0, kernel_size=(3, 5))
+    sizes = np.array([[40, 90], [70, 44], [36, 36]], "int32")  # window: 32 + 4 = 36
+    photos = np.zeros((3, 70, 90, 3), "uint8")  # zero padding right and below each photo
+    for index, (height, width) in enumerate(sizes):
+        photos[index, :height, :width] = rng.integers(1, 256, (height, width, 3))
+    sources = {"photos": photos, "kernels": kernels, "photo_sizes": sizes}
+    synthesizer = PairSynthesizer(
+        patch_size=32, noise_sigma=0.0, poisson_probability=0.0, exposure=(0.7, 1.4),
+        channel_gain=(0.9, 1.1), tone_gamma=(0.9, 1.1), seed=14,
+    )  # fmt: skip
+    parameters = synthesizer.sample_parameters(sources, batch_size=64)
+    blurry, sharp = (_numpy(image) for image in synthesizer.synthesize(parameters, sources))
+    drawn = {key: _numpy(value) for key, value in parameters.items()}
+    heights, widths = sizes[drawn["photo_index"], 0], sizes[drawn["photo_index"], 1]
+    assert (drawn["photo_top"] >= 0).all() and (drawn["photo_top"] <= heights - 36).all()
+    assert (drawn["photo_left"] >= 0).all() and (drawn["photo_left"] <= widths - 36).all()
+    wide = drawn["photo_index"] == 0  # 40x90: left offsets 0-54, top offsets 0-4
+    assert len(set(drawn["photo_left"][wide])) > 5 and drawn["photo_top"][wide].max() <= 4
+    assert (sharp > 0).all()  # never the zero padding (content is 1..255)
+    masks = _numpy(mixture_masks(
+        parameters["mask_frequency"], parameters["mask_angle"], parameters["mask_phase"],
+        parameters["photo_kernel_count"], 36, 4.0,
+    ))  # fmt: skip
+    for index in range(0, 64, 7):
+        top, left = drawn["photo_top"][index], drawn["photo_left"][index]
+        photo = photos[drawn["photo_index"][index]].astype("float32") / 255.0
+        crop = _numpy_jitter(photo[top : top + 36, left : left + 36],
+                             drawn["photo_gain"][index], drawn["photo_tone"][index])  # fmt: skip
+        linear = bool(drawn["photo_linear"][index])
+        light = inverse_crf(crop) if linear else crop
+        mixed = sum(
+            blur_image(light, kernels[kernel]) * masks[index, slot][:, :, None]
+            for slot, kernel in enumerate(drawn["photo_kernels"][index])
+        )
+        mixed = apply_crf(mixed) if linear else mixed
+        code = drawn["photo_transform"][index]
+        np.testing.assert_allclose(
+            blurry[index], _numpy_dihedral(np.clip(mixed[2:34, 2:34], 0, 1), code), atol=5e-5
+        )
+        np.testing.assert_allclose(sharp[index], _numpy_dihedral(crop[2:34, 2:34], code),
+                                   atol=2e-5)  # fmt: skip
+
+
+def test_jitter_is_off_by_default_and_leaves_the_other_draws_as_they_were():
+    sources = _sources()
+    plain = PairSynthesizer(patch_size=16, seed=15)
+    jittered = PairSynthesizer(patch_size=16, exposure=(0.5, 2.0), seed=15)
+    assert not plain.jitters and jittered.jitters
+    without = plain.sample_parameters(sources, batch_size=6)
+    with_jitter = jittered.sample_parameters(sources, batch_size=6)
+    assert not {"frame_gain", "photo_gain", "frame_tone", "photo_tone"} & set(without)
+    assert {"frame_gain", "photo_gain", "frame_tone", "photo_tone"} <= set(with_jitter)
+    for key, value in without.items():
+        np.testing.assert_array_equal(_numpy(value), _numpy(with_jitter[key]))
+
+
 def test_mixed_batch_splits_and_is_reproducible():
     sources = _sources()
     first = PairSynthesizer(patch_size=16, frame_fraction=0.75, seed=6)
@@ -233,7 +337,8 @@ def test_tf_function_graph():
 
 
 def test_config_round_trip():
-    synthesizer = PairSynthesizer(patch_size=48, frame_fraction=0.25, num_kernels=(1, 3), seed=3)
+    synthesizer = PairSynthesizer(patch_size=48, frame_fraction=0.25, num_kernels=(1, 3),
+                                  exposure=(0.7, 1.4), tone_gamma=(0.9, 1.1), seed=3)  # fmt: skip
     restored = PairSynthesizer.from_config(synthesizer.get_config())
     assert restored.get_config() == synthesizer.get_config()
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(synthesizer))
@@ -251,6 +356,12 @@ def test_config_round_trip():
         ({"video": np.zeros((20, 64, 64, 3))}, "keys 'frames', 'photos' and 'kernels'"),
         ({}, "needs sources"),
         ({"frames": np.zeros((64, 64, 3))}, "rank 4"),
+        ({"photos": np.zeros((2, 40, 40, 3), "uint8"), "kernels": np.ones((2, 5, 5)),
+          "photo_sizes": np.array([[40, 40]])}, r"must have shape \(2, 2\)"),
+        ({"photos": np.zeros((2, 40, 40, 3), "uint8"), "kernels": np.ones((2, 5, 5)),
+          "photo_sizes": np.array([[40, 40], [30, 40]])}, "between the blurred window"),
+        ({"photos": np.zeros((2, 40, 40, 3), "uint8"), "kernels": np.ones((2, 5, 5)),
+          "photo_sizes": np.array([[40, 40], [40, 41]])}, "between the blurred window"),
     ],
 )  # fmt: skip
 def test_bad_sources_give_one_line_errors(sources, message):
@@ -266,3 +377,7 @@ def test_bad_arguments():
         PairSynthesizer(patch_size=0)
     with pytest.raises(ValueError, match="frame_fraction"):
         PairSynthesizer(frame_fraction=1.5)
+    with pytest.raises(ValueError, match="exposure"):
+        PairSynthesizer(exposure=(0.0, 2.0))
+    with pytest.raises(ValueError, match="channel_gain"):
+        PairSynthesizer(channel_gain=(1.2, 0.8))
