@@ -53,8 +53,9 @@ def main():
     )
     parser.add_argument("--output-dir", default=os.path.join("out", "deblur_photo"))
     parser.add_argument(
-        "--precision", choices=("float32", "bfloat16"), default="float32",
-        help="bfloat16 is about 4x faster on CPUs with AMX/AVX512-BF16 (float32)",
+        "--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+        help="auto: bfloat16 where the CPU has AMX or AVX-512 BF16 (about 4x faster there), "
+        "float32 elsewhere (auto)",
     )
     args = parser.parse_args()
     sharp_path = args.sharp or (EXAMPLE_SHARP if args.input == EXAMPLE else None)

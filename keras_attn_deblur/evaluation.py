@@ -48,7 +48,9 @@ import time
 import numpy as np
 
 from keras_attn_deblur._utils.errors import one_line
+from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS
 from keras_attn_deblur._utils.paths import check_output_folder
+from keras_attn_deblur._utils.paths import is_inside
 from keras_attn_deblur._utils.paths import write_atomically
 from keras_attn_deblur.inference.deblurrer import as_deblurrer
 from keras_attn_deblur.inference.progress import ProgressLine
@@ -67,6 +69,8 @@ PROTOCOL = (
     "channel ('ssim') and 3-D as MATLAB ('ssim_matlab'); means over images"
 )
 _MODEL = "model"
+# Suffixes of model, weights and config files: an existing one is never replaced by a CSV.
+_MODEL_SUFFIXES = (".h5", ".keras", ".safetensors", ".json", ".pb", ".onnx", ".tflite")
 _MEASURE_TITLES = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ssim_matlab": "SSIM (matlab)"}
 _METHOD_TITLES = {_MODEL: "model", "input": "input (blurry)", "unsharp": "unsharp mask"}
 
@@ -188,7 +192,9 @@ def evaluate_pairs(
         baselines: tuple of str. `"input"` and/or `"unsharp"`, see the module
             docstring. Defaults to `()`.
         csv_path: str or path. Write one row per image there (atomically:
-            a temporary file renamed into place). Defaults to `None`.
+            a temporary file renamed into place). An existing file there is
+            replaced only if it is a CSV this function wrote (see
+            `check_csv_output`). Defaults to `None`.
         progress: bool. Print progress to stderr and the summary table to
             stdout. Defaults to `True`.
         **options: Options of `Deblurrer` for the model (`tile_size`,
@@ -218,6 +224,7 @@ def evaluate_pairs(
     items = _as_items(pairs)
     if csv_path is not None:
         check_output_folder(csv_path, what="the CSV ")
+        check_csv_output(csv_path)
     # The methods being compared, each a restore callable: float RGB in, float RGB out.
     restorers = {}
     if model is not None:
@@ -341,16 +348,55 @@ def unsharp_mask(image, sigma=UNSHARP_SIGMA, amount=UNSHARP_AMOUNT):
     return np.clip(image + amount * (image - blurred), 0.0, 1.0).astype("float32")
 
 
+def check_csv_output(path, protected_paths=()):
+    """Raises unless the per-image CSV may be written to `path`.
+
+    A new file may be written anywhere but inside `protected_paths` (the
+    model's own file or folder). An existing file is replaced only if it is a
+    CSV that `evaluate_pairs` wrote, its first line one of the headers it
+    writes; a model file, an image or any other file is refused, in one line
+    naming it.
+
+    Args:
+        path: str or path. Where the CSV is about to be written.
+        protected_paths: paths that `path` must not be or lie inside.
+            Defaults to `()`.
+    """
+    path = os.fspath(path)
+    for protected in protected_paths:
+        if protected and os.path.lexists(protected) and is_inside(path, protected):
+            raise ValueError(
+                f"Refusing to write the CSV '{path}': it is or lies inside the model "
+                f"'{os.fspath(protected)}'. Choose a CSV path outside the model."
+            )
+    if not os.path.lexists(path):
+        return
+    suffix = _suffix(path)
+    if suffix in IMAGE_EXTENSIONS or suffix in _MODEL_SUFFIXES:
+        kind = "an image" if suffix in IMAGE_EXTENSIONS else "a model or config file"
+        raise FileExistsError(
+            f"Refusing to replace '{path}' with the CSV: it is {kind} ({suffix}). "
+            "Choose a CSV path ending in .csv."
+        )
+    if not _is_evaluation_csv(path):
+        raise FileExistsError(
+            f"Refusing to replace '{path}': it is not a CSV written by evaluate (its first "
+            "line is not an evaluation header). Remove it yourself or choose another CSV path."
+        )
+
+
 def write_csv(summary, path):
     """Writes the per-image rows of an `EvaluationSummary` as CSV, atomically.
 
     The file is written next to `path` under a temporary name and renamed
     into place, so a killed run never leaves a half-written CSV. Numbers are
     written with 6 decimals; a failed pair has empty numbers and its reason
-    in the `error` column.
+    in the `error` column. An existing file is replaced only if it is such a
+    CSV (see `check_csv_output`).
     """
     path = os.fspath(path)
     check_output_folder(path, what="the CSV ")
+    check_csv_output(path)
 
     def write(stream):
         writer = csv.writer(stream)
@@ -387,6 +433,29 @@ def _columns(with_model, baselines):
             columns += [f"{baseline}_{key}" for key in MEASURES]
     columns += ["seconds", "error"]
     return tuple(columns)
+
+
+def _suffix(path):
+    """The file's last suffix in lower case (`.h5` for `model.weights.h5`)."""
+    return os.path.splitext(os.fspath(path))[1].lower()
+
+
+def _is_evaluation_csv(path):
+    """Whether the file's first line is a header that `write_csv` writes."""
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    try:
+        first_line = head.decode("utf-8").splitlines()[0]
+    except (UnicodeDecodeError, IndexError):
+        return False
+    header = tuple(next(csv.reader([first_line]), ()))
+    return header in {
+        _columns(with_model, baselines)
+        for with_model in (True, False)
+        for baselines in ((), ("unsharp",))
+    }
 
 
 def _as_items(pairs):
@@ -441,6 +510,11 @@ def _read(source, role):
 
 def _score_item(name, blurry_source, sharp_source, restorers):
     """One CSV row: the input's scores, then each method's (model columns unprefixed)."""
+    if _same_file(blurry_source, sharp_source):
+        raise ValueError(
+            f"the blurry and the sharp image are the same file '{os.fspath(blurry_source)}'; "
+            "a pair needs the sharp image as its target"
+        )
     blurry = _read(blurry_source, "blurry")
     sharp = _read(sharp_source, "sharp")
     if blurry.shape != sharp.shape:
@@ -462,6 +536,14 @@ def _score_item(name, blurry_source, sharp_source, restorers):
     row["seconds"] = seconds
     row["error"] = ""
     return row
+
+
+def _same_file(blurry_source, sharp_source):
+    """Whether two sources are paths of one existing file (any spelling or link)."""
+    paths = (blurry_source, sharp_source)
+    if not all(isinstance(path, (str, os.PathLike)) and os.path.exists(path) for path in paths):
+        return False
+    return os.path.samefile(*paths)
 
 
 def _prefixed(prefix, scores):

@@ -39,12 +39,14 @@ TensorFlow, tf2onnx, onnx, onnxruntime and ai-edge-litert.
 """
 
 import os
+import re
 import shutil
 import tempfile
 
 import keras
 import numpy as np
 
+from keras_attn_deblur._utils.paths import is_inside
 from keras_attn_deblur.models.precision import with_dtype
 
 FORMATS = ("saved_model", "onnx", "litert")
@@ -52,15 +54,12 @@ _SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
 _INSTALL = 'pip install "keras-attn-deblur[export]"'
 
 
-# What a SavedModel folder written by `model.export` holds; only such a folder is replaced.
-_SAVED_MODEL_ENTRIES = {"saved_model.pb", "variables", "assets", "fingerprint.pb"}
+# Every file and folder that `model.export` writes in a SavedModel folder (its `assets/`
+# stays empty); only a folder holding nothing else is replaced.
+_SAVED_MODEL_FILES = ("saved_model.pb", "fingerprint.pb")
+_SAVED_MODEL_FOLDERS = ("variables", "assets")
+_VARIABLES_FILE = re.compile(r"variables\.(index|data-\d{5}-of-\d{5})")
 _LITERT_MAGIC = b"TFL3"
-
-
-def _inside(path, folder):
-    """Whether `path` is `folder` or lies inside it (after resolving links)."""
-    path, folder = os.path.realpath(path), os.path.realpath(folder)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _head(path, size):
@@ -68,18 +67,55 @@ def _head(path, size):
         return file.read(size)
 
 
+def _foreign_entry(folder):
+    """The first file below `folder` that `model.export` does not write, or `None`.
+
+    A symbolic link anywhere, a file in `assets/`, or a name that is not one
+    of `_SAVED_MODEL_FILES` or a `variables/` shard counts as foreign; so does
+    an empty folder other than `variables/` and `assets/` (a folder with
+    files is named by its first file) and a folder that cannot be listed.
+    Returned relative to `folder`.
+    """
+    unreadable = []
+    for root, folders, files in os.walk(folder, onerror=unreadable.append):
+        folders.sort()
+        where = os.path.relpath(root, folder)
+        for name in sorted(files) + folders:
+            entry = os.path.join(root, name)
+            if os.path.islink(entry):
+                ours = False
+            elif os.path.isdir(entry):  # judged by its files, which the walk visits next
+                ours = (where == "." and name in _SAVED_MODEL_FOLDERS) or _not_empty(entry)
+            elif where == ".":
+                ours = name in _SAVED_MODEL_FILES
+            else:
+                ours = where == "variables" and _VARIABLES_FILE.fullmatch(name) is not None
+            if not ours:
+                return os.path.relpath(entry, folder)
+    return os.path.relpath(unreadable[0].filename, folder) if unreadable else None
+
+
+def _not_empty(folder):
+    try:
+        return bool(os.listdir(folder))
+    except OSError:
+        return True  # the walk reports it as unreadable
+
+
 def check_replaceable(path, format, protected_paths=()):
     """Raises unless `path` can be replaced by an export of `format`.
 
-    Only an earlier export is replaced: a SavedModel folder holding nothing but
-    what `model.export` writes, an `.onnx` file, or a LiteRT file (its `TFL3`
-    identifier). Never the working directory or a folder that holds it, and
-    never one of `protected_paths` (the model being exported) or a folder
-    holding one.
+    Only an earlier export is replaced: a SavedModel folder every file of
+    which `model.export` writes (`saved_model.pb`, `fingerprint.pb`,
+    `variables/variables.index`, `variables/variables.data-*`, an empty
+    `assets/`), an `.onnx` file, or a LiteRT file (its `TFL3` identifier).
+    A look-alike holding any other file is refused, naming that file. Never
+    the working directory or a folder that holds it, and never one of
+    `protected_paths` (the model being exported) or a folder holding one.
     """
     target = os.path.abspath(path)
     for protected in (os.getcwd(), *protected_paths):
-        if protected and os.path.lexists(protected) and _inside(protected, target):
+        if protected and os.path.lexists(protected) and is_inside(protected, target):
             what = "the working directory" if protected == os.getcwd() else f"'{protected}'"
             raise ValueError(
                 f"Refusing to replace '{path}': it is or holds {what}. Export to a new path."
@@ -87,8 +123,14 @@ def check_replaceable(path, format, protected_paths=()):
     if os.path.islink(target):
         raise FileExistsError(f"'{path}' is a symbolic link; export to another path.")
     if format == "saved_model":
-        entries = set(os.listdir(target)) if os.path.isdir(target) else None
-        ours = bool(entries) and "saved_model.pb" in entries and entries <= _SAVED_MODEL_ENTRIES
+        ours = os.path.isdir(target) and os.path.isfile(os.path.join(target, "saved_model.pb"))
+        foreign = _foreign_entry(target) if ours else None
+        if foreign is not None:
+            raise FileExistsError(
+                f"Refusing to replace '{path}': it is not an earlier saved_model export "
+                f"('{os.path.join(path, foreign)}' is not a file that an export writes). "
+                "Remove it yourself or export to another path."
+            )
     elif format == "litert":
         ours = os.path.isfile(target) and _head(target, 8)[4:8] == _LITERT_MAGIC
     else:

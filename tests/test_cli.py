@@ -175,6 +175,53 @@ def test_a_preset_without_bundled_weights_loads_untrained_with_a_warning(monkeyp
     assert "UNTRAINED" in warning
 
 
+def test_deblur_tile_size_over_the_memory_budget_warns_naming_the_memory(tmp_path, model_path,
+                                                                          capsys):
+    photo = save(tmp_path / "photo.png", blur(scene(5, height=200, width=300)))
+    options = ["--model", model_path, "--tile-size", "1024", "--quiet"]
+    # The tiny model needs 256 bytes a pixel (4 x (6 x 8 + 16)); the photo padded
+    # to 240 x 336 in one tile, with its band of 20 bytes a pixel: 240 x 336 x 276
+    # bytes, 22 MB, over a budget of 8 MB.
+    code = main(["deblur", photo, str(tmp_path / "small.png"), *options, "--memory-budget", "8"])
+    assert code == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("attn-deblur: warning: tile_size=1024 "), lines
+    for words in ("240x336", "22 MB", "budget of 8 MB", "--memory-budget"):
+        assert words in lines[0], lines[0]
+    # Within the default budget, the tile size is obeyed without a word.
+    assert main(["deblur", photo, str(tmp_path / "whole.png"), *options]) == 0
+    assert capsys.readouterr().err == ""
+    with Image.open(tmp_path / "small.png") as small, Image.open(tmp_path / "whole.png") as whole:
+        assert small.size == whole.size == (300, 200)
+
+
+def test_deblur_verbose_prints_the_precision_chosen(tmp_path, model_path, monkeypatch, capsys):
+    from keras_attn_deblur._utils import machine
+    from tests._utils import test_machine
+
+    cpuinfo = test_machine.write_cpuinfo(tmp_path, *test_machine.EPYC_ZEN2)
+    monkeypatch.setattr(machine, "CPUINFO_PATH", cpuinfo, raising=False)
+    monkeypatch.setattr(machine, "accelerator", lambda: None, raising=False)
+    keras.utils.set_random_seed(0)
+    half = AttnDeblurNet(filters=(4, 8, 8), blocks_per_stage=1, kernel_size=3,
+                         dtype="mixed_bfloat16")  # fmt: skip
+    half.save(tmp_path / "half.keras")
+    photo = save(tmp_path / "photo.png", blur(scene(6)))
+    command = ["deblur", photo, str(tmp_path / "out.png"), "--model", str(tmp_path / "half.keras"),
+               "--quiet"]  # fmt: skip
+    assert main([*command, "--verbose"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "attn-deblur: precision float32 (auto: this CPU (AMD EPYC 7B12) has no AMX or "
+        "AVX-512 BF16, so bfloat16 would be emulated, no faster than float32 and less precise)"
+    ]
+    assert main([*command, "--overwrite", "--precision", "bfloat16", "--verbose"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "attn-deblur: precision bfloat16 (precision='bfloat16')"
+    ]
+    assert main([*command, "--overwrite"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 # === evaluate ===
 
 

@@ -9,11 +9,13 @@ a 16-bit PNG writer written from the PNG specification, Pillow's readers.
 """
 
 import functools
+import inspect
 import io
 import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import keras
 import numpy as np
@@ -25,6 +27,7 @@ from keras_attn_deblur import AttnDeblurNet
 from keras_attn_deblur import Deblurrer
 from keras_attn_deblur import inference
 from keras_attn_deblur import psnr
+from keras_attn_deblur._utils import machine
 from keras_attn_deblur.inference import FolderSummary
 from keras_attn_deblur.inference import batch
 from keras_attn_deblur.inference import deblur
@@ -35,6 +38,7 @@ from keras_attn_deblur.inference import tiling
 from keras_attn_deblur.io import encode
 from keras_attn_deblur.io.decode import ImageReadError
 from keras_attn_deblur.io.decode import load_image_samples
+from tests._utils import test_machine
 from tests.io.test_decode import _write_png16
 
 TINY = {"filters": (4, 8, 8), "blocks_per_stage": 1, "kernel_size": 3}
@@ -668,3 +672,103 @@ def test_read_only_output_folder_fails_at_start(model, tmp_path):
             deblur_folder(model, tmp_path / "in", locked / "sub", progress=False)
     finally:
         locked.chmod(0o700)
+
+
+# === precision="auto" ===
+
+
+def _twin_models():
+    """The tiny network in float32 and in mixed bfloat16, with the same weights."""
+    full = _tiny_model()
+    half = AttnDeblurNet(**TINY, dtype="mixed_bfloat16")
+    half.set_weights(full.get_weights())
+    return full, half
+
+
+@pytest.mark.parametrize(
+    "cpu, expected",
+    [(test_machine.SAPPHIRE_RAPIDS, "bfloat16"), (test_machine.COOPER_LAKE, "bfloat16"),
+     (test_machine.EPYC_ZEN2, "float32")],  # fmt: skip
+)
+def test_auto_precision_follows_the_cpu_flags(tmp_path, monkeypatch, cpu, expected):
+    cpuinfo = test_machine.write_cpuinfo(tmp_path, *cpu)
+    monkeypatch.setattr(machine, "CPUINFO_PATH", cpuinfo, raising=False)
+    # The CPU, also on a GPU host.
+    monkeypatch.setattr(machine, "accelerator", lambda: None, raising=False)
+    full, half = _twin_models()
+    image = _photo(64, 96, dtype="float32")
+    deblurrer = Deblurrer(half, tile_overlap=0)  # the default precision: "auto"
+    assert deblurrer.network.dtype_policy.compute_dtype == expected
+    assert deblurrer.precision == "auto"
+    assert deblurrer.precision_choice.startswith(f"{expected} (auto: this CPU")
+    # The output is the network's in that precision (its own predict_on_batch).
+    reference = full if expected == "float32" else half
+    expected_output = np.clip(
+        np.asarray(reference.predict_on_batch(image[None])[0], "float32"), 0.0, 1.0
+    )
+    np.testing.assert_allclose(deblurrer(image), expected_output, atol=1e-6)
+    # A float32 model is never lowered to bfloat16, whatever the CPU.
+    assert Deblurrer(full).network is full
+    assert Deblurrer(full).precision_choice.startswith("float32 (auto: the model computes in")
+
+
+@pytest.mark.parametrize(
+    "device, expected",
+    [(("GPU (Tesla V100-SXM2-16GB)", False), "float32"), (("GPU (NVIDIA H100)", True), "bfloat16"),
+     (("TPU", True), "bfloat16")],  # fmt: skip
+)
+def test_auto_precision_on_accelerators(monkeypatch, device, expected):
+    monkeypatch.setattr(machine, "accelerator", lambda: device, raising=False)
+    _, half = _twin_models()
+    assert Deblurrer(half).network.dtype_policy.compute_dtype == expected
+
+
+def test_auto_is_the_default_precision():
+    from keras_attn_deblur.cli import build_parser
+
+    assert inspect.signature(Deblurrer).parameters["precision"].default == "auto"
+    for command in (["deblur", "a.png", "b.png"], ["evaluate", "--gopro", "a"]):
+        assert build_parser().parse_args(command).precision == "auto"
+
+
+# === tile_size within the memory budget ===
+
+
+def test_tile_size_over_the_memory_budget_is_lowered_with_a_warning():
+    patent = AttnDeblurNet()  # 1,600 bytes per pixel: 4 x (6 x 64 + 16)
+    with pytest.warns(UserWarning) as caught:
+        plan = plan_tiles(patent, 3000, 4000, tile_size=4096)
+    # By hand: the image padded by 16 on every side and up to a multiple of 16
+    # is 3040 x 4032; one such tile needs 3040 x 4032 x 1,600 bytes plus a band
+    # of 3040 rows x 4032 x 20 bytes: 18.5 GiB.
+    message = str(caught[0].message)
+    for words in ("tile_size=4096", "3040x4032", "18.5 GB", "2048 MB", "--memory-budget"):
+        assert words in message, message
+    assert plan.tile_count > 1
+    assert plan.tile_height <= 4096 and plan.tile_width <= 4096
+    needed = plan.tile_height * (plan.tile_width * 1600 + plan.padded_width * 20)
+    assert needed <= 2048 * 2**20
+    assert f"{plan.tile_height}x{plan.tile_width} instead" in message
+    # With the budget raised, the tile size is obeyed, without a warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan = plan_tiles(patent, 3000, 4000, tile_size=4096, memory_budget_mb=19_000)
+        assert (plan.tile_height, plan.tile_width, plan.tile_count) == (3040, 4032, 1)
+        # Tiles of a tile size within the budget are at most that size.
+        plan = plan_tiles(patent, 3000, 4000, tile_size=512)
+        assert max(plan.tile_height, plan.tile_width) <= 512
+
+
+def test_deblurrer_keeps_its_tiles_within_the_budget(monkeypatch):
+    model = _tiny_model()  # 256 bytes per pixel: 4 x (6 x 8 + 16)
+    predicted = []
+    predict = model.predict_on_batch
+    monkeypatch.setattr(model, "predict_on_batch", lambda batch: predicted.append(batch.shape)
+                        or predict(batch))  # fmt: skip
+    image = _photo(200, 300)
+    with pytest.warns(UserWarning, match=r"memory budget of 8 MB"):
+        deblur(model, image, tile_size=1024, memory_budget_mb=8)
+    assert len(predicted) > 1
+    for _, tile_height, tile_width, _ in predicted:
+        # The tile and its band of padded rows (336 wide, 20 bytes a pixel) fit 8 MiB.
+        assert tile_height * (tile_width * 256 + 336 * 20) <= 8 * 2**20

@@ -154,16 +154,7 @@ def test_non_finite_weights_are_never_saved_or_pushed(tmp_path):
         model.save_pretrained(tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
     # A folder whose weights were made NaN afterwards (hash updated): push refuses it.
-    import h5py
-
-    with h5py.File(folder / hub.WEIGHTS_FILE, "r+") as file:
-        names = []
-        file.visit(lambda name: names.append(name) if isinstance(file[name], h5py.Dataset)
-                   and file[name].dtype.kind == "f" else None)  # fmt: skip
-        file[names[0]][...] = np.nan
-    metadata = json.loads((folder / hub.METADATA_FILE).read_text())
-    metadata[hub.METADATA_KEY]["weights_sha256"] = digest(folder / hub.WEIGHTS_FILE)
-    (folder / hub.METADATA_FILE).write_text(json.dumps(metadata))
+    _make_weights_nan(folder)
     with pytest.raises(ValueError, match="non-finite weights"):
         hub.push_folder(folder, "someone/model", endpoint="http://127.0.0.1:9")
 
@@ -426,3 +417,168 @@ def test_no_tensorflow_or_cuda_log_lines_unless_debug(tmp_path, tiny_keras):
     assert result.returncode == 1
     assert result.stderr.strip().startswith("attn-deblur: error: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# === 14. non-finite weights are never checkpointed, loaded or run (issue 23) ===
+
+
+def _nan_weights(model):
+    """`model` with the output convolution's kernel set to NaN (as a diverged run leaves it)."""
+    kernel = model.get_layer("output_conv").kernel
+    kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+    return model
+
+
+def _every_weight_finite(path):
+    """Read back with Keras itself, not with this package's loader."""
+    loaded = keras.saving.load_model(path, compile=False)
+    return all(np.isfinite(weight).all() for weight in loaded.get_weights())
+
+
+def _nan_folder(folder):
+    """A save_pretrained folder whose weights file holds a NaN (its recorded hash updated)."""
+    tiny_model().save_pretrained(folder)
+    _make_weights_nan(folder)
+    return folder
+
+
+def _make_weights_nan(folder):
+    """Puts a NaN into a save_pretrained folder's weights file and records its new hash."""
+    import h5py
+
+    with h5py.File(folder / hub.WEIGHTS_FILE, "r+") as file:
+        names = []
+        file.visit(lambda name: names.append(name) if isinstance(file[name], h5py.Dataset)
+                   and file[name].dtype.kind == "f" else None)  # fmt: skip
+        file[names[0]][...] = np.nan
+    metadata = json.loads((folder / hub.METADATA_FILE).read_text())
+    metadata[hub.METADATA_KEY]["weights_sha256"] = digest(folder / hub.WEIGHTS_FILE)
+    metadata[hub.METADATA_KEY]["weights_size"] = os.path.getsize(folder / hub.WEIGHTS_FILE)
+    (folder / hub.METADATA_FILE).write_text(json.dumps(metadata))
+    return folder
+
+
+def _best_checkpoint(directory):
+    (callback,) = training.deblurring_callbacks(
+        directory, monitor="psnr", backup=False, csv_log=False, terminate_on_nan=False
+    )
+    return callback
+
+
+@pytest.mark.slow
+def test_a_run_diverging_in_its_first_epoch_writes_no_best_keras(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = training.compile_for_deblurring(
+        AttnDeblurNet(filters=(4, 8, 8), blocks_per_stage=1, kernel_size=3),
+        learning_rate=1e30, loss="mse",
+    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    blurry, sharp = rng.random((2, 4, 16, 16, 3), dtype="float32")
+    callbacks = training.deblurring_callbacks(tmp_path, monitor="psnr", backup=False)
+    model.fit(blurry, sharp, batch_size=2, epochs=1, callbacks=callbacks, verbose=0)
+    assert not all(np.isfinite(weight).all() for weight in model.get_weights())  # it diverged
+    assert not (tmp_path / "best.keras").exists()
+
+
+def test_the_best_checkpoint_skips_non_finite_weights_with_a_finite_score(tmp_path):
+    callback = _best_checkpoint(tmp_path)
+    callback.set_model(_nan_weights(tiny_model()))
+    callback.on_epoch_begin(0)
+    callback.on_epoch_end(0, {"psnr": 20.0})
+    assert not (tmp_path / "best.keras").exists()
+
+
+def test_a_nan_score_never_becomes_the_best(tmp_path):
+    callback = _best_checkpoint(tmp_path)
+    first, second = tiny_model(seed=1), tiny_model(seed=2)
+    callback.set_model(first)
+    callback.on_epoch_begin(0)
+    callback.on_epoch_end(0, {"psnr": float("nan")})
+    assert not (tmp_path / "best.keras").exists()
+    callback.set_model(second)  # the next epoch's weights, with a real score
+    callback.on_epoch_begin(1)
+    callback.on_epoch_end(1, {"psnr": 15.0})
+    saved = keras.saving.load_model(tmp_path / "best.keras", compile=False)
+    for saved_weight, weight in zip(saved.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(saved_weight, weight)
+    assert _every_weight_finite(tmp_path / "best.keras")
+
+
+@pytest.mark.slow
+def test_the_diverged_message_says_there_is_no_best_keras(tmp_path, gopro_root, tiny_keras,
+                                                          capsys):  # fmt: skip
+    run_dir = tmp_path / "run"
+    command = _train_command(gopro_root, tiny_keras, run_dir, "--learning-rate", "1e30",
+                             "--loss", "mse", "--epochs", "1")  # fmt: skip
+    assert main(command) == 1
+    message = one_error_line(capsys)
+    assert "training diverged" in message
+    assert f"no finite model was checkpointed, so there is no '{run_dir / 'best.keras'}'" in message
+    assert "it starts from the beginning (no finite backup was made)" in message
+    assert not (run_dir / "best.keras").exists()
+
+
+@pytest.mark.parametrize("kind", [".keras", "folder"])
+def test_a_model_with_non_finite_weights_is_refused_when_loaded(tmp_path, capsys, kind):
+    if kind == ".keras":
+        handle = tmp_path / "diverged.keras"
+        _nan_weights(tiny_model()).save(handle)
+        assert not _every_weight_finite(handle)
+    else:
+        handle = _nan_folder(tmp_path / "diverged")
+    with pytest.raises(ValueError, match="non-finite weights") as error:
+        AttnDeblurNet.from_pretrained(handle)
+    assert str(handle) in str(error.value) and "\n" not in str(error.value)
+    photo = save(tmp_path / "photo.png", blur(scene(5)))
+    output = tmp_path / "restored.png"
+    assert main(["deblur", photo, str(output), "--model", str(handle)]) == 1
+    message = one_error_line(capsys)
+    assert "non-finite weights" in message and str(handle) in message
+    assert not output.exists()
+    write_pairs(tmp_path / "blur", tmp_path / "sharp", count=1, height=24, width=32)
+    assert main(["evaluate", "--blurry", str(tmp_path / "blur"), "--sharp", str(tmp_path / "sharp"),
+                 "--model", str(handle)]) == 1  # fmt: skip
+    message = one_error_line(capsys)
+    assert "non-finite weights" in message and str(handle) in message
+
+
+def test_deblurrer_refuses_a_model_with_non_finite_weights():
+    model = _nan_weights(tiny_model())
+    with pytest.raises(ValueError, match=f"the model '{model.name}' holds non-finite weights"):
+        inference.Deblurrer(model)
+
+
+def _overflowing_model():
+    """Finite weights (1e30, below float32's 3.4e38) whose activations overflow to inf/NaN."""
+    model = tiny_model()
+    model.set_weights([np.full(weight.shape, 1e30, weight.dtype) for weight in model.get_weights()])
+    return model
+
+
+def test_a_non_finite_output_is_an_error_not_a_black_image(tmp_path, capsys):
+    model = _overflowing_model()
+    blurry = blur(scene(6)).astype("float32")
+    assert all(np.isfinite(weight).all() for weight in model.get_weights())
+    assert not np.isfinite(keras.ops.convert_to_numpy(model(blurry[None]))).all()
+    with pytest.raises(ValueError, match="NaN or infinite values for the 52x40 image"):
+        inference.Deblurrer(model, precision=None)(blurry)
+    path = tmp_path / "overflowing.keras"
+    model.save(path)
+    photo = save(tmp_path / "photo.png", blur(scene(6)))
+    output = tmp_path / "restored.png"
+    assert main(["deblur", photo, str(output), "--model", str(path)]) == 1
+    assert "NaN or infinite values for 'photo.png'" in one_error_line(capsys)
+    assert not output.exists()
+
+
+def test_an_existing_file_that_is_no_model_is_named_for_what_it_is(tmp_path):
+    notes = tmp_path / "passwd"
+    notes.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(ValueError, match="is a file, but neither a .keras file") as error:
+        AttnDeblurNet.from_pretrained(notes)
+    assert "does not exist" not in str(error.value)
+    assert f"'{notes}'" in str(error.value) and "save_pretrained" in str(error.value)
+    weights = tmp_path / "model.weights.h5"
+    weights.write_bytes(b"\x89HDF\r\n")
+    with pytest.raises(ValueError, match="a weights file, not a model.*load_weights"):
+        AttnDeblurNet.from_pretrained(weights)

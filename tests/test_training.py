@@ -265,13 +265,36 @@ def test_ema_run_resumed_after_a_kill_ends_as_an_uninterrupted_one(tmp_path):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("logged_best, replaced", [(99.0, False), (1.0, True)])
+def test_a_resumed_run_keeps_a_better_best_keras(tmp_path, logged_best, replaced):
+    # A run folder as an earlier session left it: best.keras and the log of its epochs.
+    _tiny_model().save(tmp_path / "best.keras")
+    before = (tmp_path / "best.keras").read_bytes()
+    (tmp_path / "log.csv").write_text(
+        f"epoch,loss,psnr,val_loss,val_psnr\n0,0.1,10.0,0.1,{logged_best - 1}\n"
+        f"1,0.1,10.0,0.1,{logged_best}\n"
+    )
+    sharp = np.random.default_rng(0).random((4, 16, 16, 3)).astype("float32")
+    model = training.compile_for_deblurring(_tiny_model(), loss="mse")
+    history = model.fit(
+        sharp * 0.8, sharp, batch_size=4, epochs=1, validation_data=(sharp * 0.8, sharp),
+        callbacks=training.deblurring_callbacks(tmp_path, backup=False), verbose=0,
+    )
+    assert 1.0 < history.history["val_psnr"][0] < 99.0
+    assert ((tmp_path / "best.keras").read_bytes() != before) is replaced
+    keras.saving.load_model(tmp_path / "best.keras")  # whole, whichever it is
+    assert sorted(os.listdir(tmp_path)) == ["best.keras", "log.csv"]  # no temporary left
+
+
 def test_callbacks_monitor_mode(tmp_path):
     by_type = {type(c).__name__: c for c in training.deblurring_callbacks(tmp_path, monitor="val_loss")}
-    assert set(by_type) == {"TerminateOnNaN", "AtomicBackupAndRestore", "ModelCheckpoint",
+    assert set(by_type) == {"TerminateOnNaN", "AtomicBackupAndRestore", "_FiniteModelCheckpoint",
                             "CSVLogger"}  # fmt: skip
     assert isinstance(by_type["AtomicBackupAndRestore"], keras.callbacks.BackupAndRestore)
-    assert by_type["ModelCheckpoint"].monitor == "val_loss"
-    assert by_type["ModelCheckpoint"].monitor_op is np.less or by_type["ModelCheckpoint"].mode == "min"
+    checkpoint = by_type["_FiniteModelCheckpoint"]  # never writes non-finite weights
+    assert isinstance(checkpoint, keras.callbacks.ModelCheckpoint)
+    assert checkpoint.monitor == "val_loss"
+    assert checkpoint.monitor_op is np.less or checkpoint.mode == "min"
 
 
 @pytest.mark.slow

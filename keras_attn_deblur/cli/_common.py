@@ -19,7 +19,7 @@ MODEL_HELP = (
     "the model: a preset name (patent, lite; untrained unless weights are bundled), "
     "a folder written by save_pretrained, a .keras file, or a Hub repo id 'org/name'"
 )
-_PRECISIONS = ("float32", "bfloat16")
+_PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 class CommandError(Exception):
@@ -55,8 +55,9 @@ def add_command(subparsers, name, help_text, description, example_lines):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--debug", action="store_true", help="show the full traceback of an error"
-    )
+        "--debug", action="store_true",
+        help="show the full traceback of an error, and TensorFlow's and CUDA's own log lines",
+    )  # fmt: skip
     return parser
 
 
@@ -75,40 +76,55 @@ def add_inference_options(parser):
     group = parser.add_argument_group("inference")
     group.add_argument(
         "--tile-size", type=positive_int, default=None, metavar="PIXELS",
-        help="process large images in tiles of this size (default: chosen from a memory budget)",
+        help="process large images in tiles of at most this size, within --memory-budget "
+        "(default: chosen from the memory budget)",
     )
     group.add_argument(
         "--tile-overlap", type=non_negative_int, default=32, metavar="PIXELS",
         help="overlap of neighbouring tiles, blended smoothly (32)",
     )
     group.add_argument(
-        "--precision", choices=_PRECISIONS, default=None,
-        help="compute precision (default: the model's); bfloat16 is faster on CPUs with "
-        "AVX-512 BF16/AMX and recent GPUs",
+        "--precision", choices=_PRECISIONS, default="auto",
+        help="compute precision (default: auto, a bfloat16 model such as the bundled one runs "
+        "in bfloat16 where the CPU has AMX or AVX-512 BF16 or the GPU computes it natively, "
+        "else in float32; a float32 model stays float32)",
     )
     group.add_argument(
         "--memory-budget", type=positive_float, default=None, metavar="MB",
-        help="activation memory allowed for one prediction when --tile-size is not given "
-        "(2048 MB)",
+        help="activation memory allowed for one prediction; larger --tile-size tiles are "
+        "shrunk to fit, with a warning (2048 MB)",
     )
     group.add_argument(
         "--ensemble", action="store_true",
         help="flip self-ensemble: average the outputs of flipped copies (slower, a bit better)",
+    )
+    group.add_argument(
+        "--verbose", action="store_true",
+        help="print the precision chosen and why",
     )  # fmt: skip
 
 
 def make_deblurrer(model, args):
-    """The `inference.Deblurrer` of `model` with `add_inference_options`' flags."""
+    """The `inference.Deblurrer` of `model` with `add_inference_options`' flags.
+
+    In the commands that have `--quiet` (deblur, evaluate) the tiles of a
+    large image show their progress unless it is given; `--verbose` prints
+    the precision chosen, once.
+    """
     from keras_attn_deblur.inference import Deblurrer
 
-    return Deblurrer(
+    deblurrer = Deblurrer(
         model,
         tile_size=args.tile_size,
         tile_overlap=args.tile_overlap,
         precision=args.precision,
         ensemble=args.ensemble,
         memory_budget_mb=args.memory_budget,
+        progress=not getattr(args, "quiet", True),
     )
+    if args.verbose:
+        print(f"{PROG}: precision {deblurrer.precision_choice}", file=sys.stderr, flush=True)
+    return deblurrer
 
 
 # === Model loading ===
@@ -188,7 +204,10 @@ def show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def native_log_filter(debug):
-    """TensorFlow's and CUDA's native log lines stay off the terminal unless --debug."""
+    """TensorFlow's and CUDA's native log lines stay off the terminal unless --debug.
+
+    `KERAS_ATTN_DEBLUR_NATIVE_LOGS=1` in the environment shows them too.
+    """
     if debug:
         return contextlib.nullcontext()
     from keras_attn_deblur._utils.native_logs import filtered_stderr

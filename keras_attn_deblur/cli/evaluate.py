@@ -1,5 +1,7 @@
 """`attn-deblur evaluate`: score a model on paired images by the papers' protocol."""
 
+import os
+
 from keras_attn_deblur._utils.validation import positive_int
 from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import DEFAULT_MODEL
@@ -74,7 +76,8 @@ def register(subparsers):
     parser.add_argument("--csv", metavar="PATH", help="write one row per image to this CSV")
     parser.add_argument(
         "--overwrite", action="store_true",
-        help="replace an existing --csv file (never one of the images)",
+        help="replace a CSV that an earlier evaluate wrote (never an image, a model "
+        "file or any other file)",
     )  # fmt: skip
     parser.add_argument(
         "--limit", type=positive_int, metavar="N", help="score only the first N pairs"
@@ -107,6 +110,11 @@ def _pairs(args):
     if args.blurry or args.sharp:
         if not (args.blurry and args.sharp):
             raise UsageError("--blurry and --sharp go together: pass both folders")
+        if _same_path(args.blurry, args.sharp):
+            raise UsageError(
+                f"--blurry '{args.blurry}' and --sharp '{args.sharp}' are the same folder; "
+                "pass the folder of the sharp (ground-truth) images as --sharp"
+            )
         return data.folder_pairs(args.blurry, args.sharp, on_error=on_error)
     if args.gopro:
         return data.gopro_pairs(
@@ -119,10 +127,22 @@ def _pairs(args):
     return data.hide_pairs(args.hide, subset=args.hide_subset, on_error=on_error)
 
 
+def _same_path(first, second):
+    """Whether two paths name one existing file or folder (any spelling, any link)."""
+    return os.path.exists(first) and os.path.exists(second) and os.path.samefile(first, second)
+
+
 def run(args):
     from keras_attn_deblur import evaluation
+    from keras_attn_deblur.hub.layout import saved_folder
 
     pairs = _pairs(args)
+    if pairs and all(_same_path(pair.blurry, pair.sharp) for pair in pairs):
+        raise UsageError(
+            f"every pair's blurry and sharp image is the same file (the first: "
+            f"'{pairs[0].blurry}'), so every score would be infinite; point the sharp side "
+            "at the ground-truth images"
+        )
     no_model = args.model.lower() == "none"
     if no_model and not args.baseline:
         raise UsageError("nothing to score: --model none needs --baseline input and/or unsharp")
@@ -131,6 +151,12 @@ def run(args):
     if args.csv:
         inputs = [path for pair in pairs for path in (pair.blurry, pair.sharp)]
         check_new_output(args.csv, args.overwrite, inputs)
+        # Only a CSV of an earlier evaluate is replaced; never the model's own files.
+        protected = ()
+        if not no_model:
+            model_files = saved_folder(args.model) or os.path.expanduser(args.model)
+            protected = (model_files,) if os.path.exists(model_files) else ()
+        evaluation.check_csv_output(args.csv, protected)
     deblurrer = None if no_model else make_deblurrer(load_model(args.model), args)
     summary = evaluation.evaluate_pairs(
         deblurrer, pairs, baselines=tuple(args.baseline), csv_path=args.csv,

@@ -7,7 +7,6 @@ from keras_attn_deblur.cli._common import PROG
 from keras_attn_deblur.cli._common import add_command
 from keras_attn_deblur.cli._common import add_model_option
 from keras_attn_deblur.cli._common import load_model
-from keras_attn_deblur.hub.layout import saved_folder
 
 
 def register(subparsers):
@@ -47,6 +46,7 @@ def register(subparsers):
 
 def run(args):
     from keras_attn_deblur import export
+    from keras_attn_deblur.hub.layout import saved_folder
 
     export_format = args.format
     if export_format is None:

@@ -5,7 +5,6 @@ from keras_attn_deblur.cli._common import CommandError
 from keras_attn_deblur.cli._common import add_command
 from keras_attn_deblur.cli._common import add_model_option
 from keras_attn_deblur.cli._common import load_model
-from keras_attn_deblur.hub.layout import saved_folder
 
 
 def register(subparsers):
@@ -38,6 +37,7 @@ def register(subparsers):
 
 def run(args):
     from keras_attn_deblur import hub
+    from keras_attn_deblur.hub.layout import saved_folder
 
     options = dict(
         private=args.private, token=args.token, revision=args.revision,

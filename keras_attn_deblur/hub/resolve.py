@@ -14,6 +14,8 @@
 A folder (local, bundled or downloaded) is checked before any layer is built
 (`keras_attn_deblur.hub.safety`); only then does
 `keras.saving.load_model(folder, safe_mode=True, compile=False)` build it.
+Whatever the handle, a model whose weights are not all finite (NaN or inf, as
+a diverged training run leaves them) is refused once built.
 The model class `cls` is given by the caller (`AttnDeblurNet`, through
 `HubMixin`): this package never imports the model module.
 """
@@ -91,7 +93,7 @@ def from_pretrained(cls, name_or_path, *, allow_untrained=False, **options):
                 f"Received: name_or_path={name!r}"
             )
         return _load_repo(cls, repo_id, options)
-    if path.lower().endswith(".keras"):
+    if path.lower().endswith(".keras") and not os.path.isdir(path):
         _reject_revision(f"the file '{name}'", revision)
         return _load_keras_file(cls, path, name)
     if os.path.isdir(path):
@@ -107,6 +109,8 @@ def from_pretrained(cls, name_or_path, *, allow_untrained=False, **options):
     looks_like_path = (os.sep in name and not layout.is_repo_id(name)) or name.startswith(
         (".", "~", os.sep)
     )
+    if os.path.isfile(path) and (looks_like_path or not layout.is_repo_id(name)):
+        raise ValueError(_not_a_model_file_message(name))
     if looks_like_path:
         raise FileNotFoundError(
             f"Model folder '{name}' does not exist: '{name}' is not a folder, a .keras file, "
@@ -148,6 +152,22 @@ def _unknown_name_message(name):
     )
 
 
+def _not_a_model_file_message(name):
+    if name.lower().endswith(".h5"):
+        what = "a weights file, not a model"
+        fix = (
+            "build the model and call model.load_weights() on it, or pass the .keras file "
+            "or save_pretrained folder it came from"
+        )
+    else:
+        what = "a file, but neither a .keras file nor a folder"
+        fix = (
+            "pass a .keras file written by model.save() (its name must end in .keras) or "
+            "a folder written by save_pretrained"
+        )
+    return f"'{name}' is {what}, so it cannot be loaded as a model: {fix}."
+
+
 def _untrained(cls, preset, allow_untrained):
     """The untrained architecture of a preset without bundled weights, if allowed."""
     if not allow_untrained:
@@ -182,7 +202,7 @@ def _load_keras_file(cls, path, name):
             f"{one_line(error, max_lines=4)}); is it a complete .keras file written by "
             "model.save()?"
         ) from error
-    return _check_class(model, cls, f"the file '{name}'")
+    return _checked(model, cls, f"the file '{name}'")
 
 
 def _load_repo(cls, repo_id, options):
@@ -218,14 +238,16 @@ def _load_folder(cls, folder, source):
             "was written by another version or is damaged; save it again with "
             "save_pretrained."
         ) from error
-    return _check_class(model, cls, source)
+    return _checked(model, cls, source)
 
 
-def _check_class(model, cls, source):
+def _checked(model, cls, source):
+    """`model` if it is a `cls` whose weights are all finite; a one-line error else."""
     if not isinstance(model, cls):
         raise TypeError(
             f"{source} holds a {type(model).__name__} model, not an instance of "
             f"{cls.__name__}: load it with keras.saving.load_model, or pick one saved "
             f"from a {cls.__name__}."
         )
+    safety.check_finite_model(model, source, refusing="to load it")
     return model

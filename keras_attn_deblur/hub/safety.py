@@ -9,8 +9,8 @@ whose file list holds a path that leaves its folder (`../x`, `/etc/x`) is
 refused (`check_repo_listing`; `huggingface_hub` itself refuses to write
 such a file, this module refuses the whole repo), and so is a file that
 resolves through links outside the snapshot and the cache's blobs
-(`check_files_stay_inside`). Before saving or publishing, the weights must
-be finite (`check_finite_weights`).
+(`check_files_stay_inside`). Before loading, saving or publishing, the
+weights must be finite (`check_finite_weights`, `check_finite_model`).
 """
 
 import hashlib
@@ -102,16 +102,32 @@ def read_weight_arrays(weights_path, source):
     return arrays
 
 
-def check_finite_weights(named_arrays, source):
-    """Refuses NaN or infinite weights (a diverged training run) before they are published."""
+def check_finite_weights(named_arrays, source, *, refusing="to save or publish them"):
+    """Refuses NaN or infinite weights (a diverged training run) before they are used.
+
+    Args:
+        named_arrays: iterable of `(name, array)`.
+        source: str. What holds the weights, for the message.
+        refusing: str. What is refused, for the message. Defaults to
+            `"to save or publish them"`.
+    """
     for name, array in named_arrays:
         array = np.asarray(array)
-        if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        # NumPy's floats and ml_dtypes' (bfloat16, float8_*), which are not np.floating.
+        is_float = array.dtype.name.startswith(("float", "bfloat"))
+        if is_float and not np.isfinite(array).all():
             raise ValueError(
                 f"{source} holds non-finite weights (NaN or inf in '{name}'), as a diverged "
-                "training run leaves them: refusing to save or publish them. Train again "
-                "with a lower learning rate."
+                f"training run leaves them: refusing {refusing}. Use an earlier checkpoint, "
+                "or train again with a lower learning rate."
             )
+
+
+def check_finite_model(model, source, *, refusing):
+    """`check_finite_weights` on the variables of a built Keras model."""
+    check_finite_weights(
+        ((weight.path, weight.numpy()) for weight in model.weights), source, refusing=refusing
+    )
 
 
 def check_config_is_safe(config, source):

@@ -17,7 +17,8 @@ print(summary)  # 12 restored, 3 skipped (exist), 1 failed: a.png: is empty (0 b
 - `deblurrer`: `Deblurrer`, the options and the network, restoring one
   image; `deblur(model, image, **options)`.
 - `batch`: `deblur_file` and `deblur_folder`, keeping format and metadata.
-- `progress`: the progress line of folder runs and evaluations.
+- `progress`: the progress line of folder runs, evaluations and the tiles
+  of a large photo.
 """
 
 from keras_attn_deblur._utils.paths import IMAGE_EXTENSIONS

@@ -24,6 +24,7 @@ import time
 
 from keras_attn_deblur._utils.errors import one_line
 from keras_attn_deblur._utils.paths import is_image_name
+from keras_attn_deblur.inference.deblurrer import Deblurrer
 from keras_attn_deblur.inference.deblurrer import as_deblurrer
 from keras_attn_deblur.inference.progress import ProgressLine
 from keras_attn_deblur.io.decode import load_image_samples
@@ -85,7 +86,8 @@ def deblur_file(model, input_path, output_path, *, overwrite=False, **options):
 def _restore_file(deblurrer, input_path, output_path):
     format_for(output_path)  # an unknown extension fails before the image is read
     samples, mode, info = load_image_samples(input_path)
-    write_image(output_path, deblurrer.restore_samples(samples), mode, info)
+    restored = deblurrer.restore_samples(samples, name=os.path.basename(input_path))
+    write_image(output_path, restored, mode, info)
 
 
 def _same_path(first, second):
@@ -185,7 +187,10 @@ def deblur_folder(
             extension, e.g. `"_sharp"`. Defaults to `None`.
         recursive: bool. Include subfolders. Defaults to `False`.
         progress: bool. Print a progress line per image and the summary
-            line to stderr. Defaults to `True`.
+            line to stderr, and the progress of the tiles of an image that
+            takes more than a few seconds (`Deblurrer(progress=True)`;
+            a `Deblurrer` passed as `model` keeps its own). Defaults to
+            `True`.
         **options: Options of `Deblurrer` (`tile_size`, `tile_overlap`,
             `precision`, `ensemble`, `memory_budget_mb`, `batch_size`).
 
@@ -221,6 +226,8 @@ def deblur_folder(
             f"Output folder '{output_dir}' is the input folder; restored images would "
             "overwrite or mix with the inputs. Choose another output folder."
         )
+    if not isinstance(model, Deblurrer):
+        options = {"progress": progress, **options}
     deblurrer = as_deblurrer(model, options)
     _prepare_output_folder(output_dir)
     jobs = _folder_jobs(input_dir, output_dir, suffix or "", recursive)

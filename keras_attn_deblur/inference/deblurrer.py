@@ -40,6 +40,9 @@ import weakref
 import numpy as np
 from PIL import Image
 
+from keras_attn_deblur._utils import machine
+from keras_attn_deblur.inference.progress import ProgressLine
+from keras_attn_deblur.hub import safety
 from keras_attn_deblur.inference.tiling import DEFAULT_TILE_OVERLAP
 from keras_attn_deblur.inference.tiling import activation_bytes_per_pixel
 from keras_attn_deblur.inference.tiling import axis_weights
@@ -54,12 +57,14 @@ from keras_attn_deblur.io.decode import image_samples
 from keras_attn_deblur.io.decode import load_image_samples
 from keras_attn_deblur.io.encode import to_pil
 from keras_attn_deblur.models.precision import PRECISION_POLICIES
-from keras_attn_deblur.models.precision import policy_for
 from keras_attn_deblur.models.precision import with_dtype
 
 _FLOAT_DTYPES = (np.dtype("float16"), np.dtype("float32"), np.dtype("float64"))
 # The `precision` values of `Deblurrer`: float16 is for GPUs and training only.
-_PRECISIONS = (None, "float32", "bfloat16", "mixed_bfloat16")
+_PRECISIONS = ("auto", None, "float32", "bfloat16", "mixed_bfloat16")
+# With `progress=True`, an image shows the progress line of its tiles once it
+# has taken this long.
+PROGRESS_AFTER_SECONDS = 3.0
 # Identity, horizontal, vertical, both: (flip rows, flip columns).
 _FLIPS = ((False, False), (False, True), (True, False), (True, True))
 
@@ -81,7 +86,10 @@ class Deblurrer:
         model: `keras.Model`. A deblurring network taking float RGB in
             `[0, 1]`, e.g. `AttnDeblurNet.from_pretrained(...)`.
         tile_size: int or `None`. Largest tile side in pixels (rounded down
-            to a multiple of 16, more than `2 * tile_overlap`). Defaults to
+            to a multiple of 16, more than `2 * tile_overlap`). Tiles still
+            fit `memory_budget_mb`: a `tile_size` whose tiles would need more
+            is lowered for that image, with a warning naming the memory it
+            would take (raise `memory_budget_mb` to allow it). Defaults to
             `None`: the whole image when it fits `memory_budget_mb`, else
             the cheapest grid of tiles that fit.
         tile_overlap: int. Least overlap of neighbouring tiles, in pixels;
@@ -90,22 +98,38 @@ class Deblurrer:
             equal the whole-image output away from the seams up to float
             rounding; the default already stays within 1/255 everywhere.
             Defaults to `32`.
-        precision: `None`, `"float32"` or `"bfloat16"`. Run a copy of the
-            model rebuilt with the `"float32"` or `"mixed_bfloat16"` dtype
-            policy and the same weights (built once per model, then cached).
-            `None` runs the model as it is. Defaults to `None`.
+        precision: `"auto"`, `None`, `"float32"` or `"bfloat16"`. Run a
+            copy of the model rebuilt with the `"float32"` or
+            `"mixed_bfloat16"` dtype policy and the same weights (built once
+            per model, then cached). `None` runs the model as it is.
+            `"auto"` chooses once, here, the faster of the two for this
+            machine without going below the model's own precision (see
+            `choose_precision`): a model that computes in bfloat16 (the
+            bundled weights do) runs in bfloat16 where the CPU has AMX or
+            AVX-512 BF16 or the GPU computes it natively (compute
+            capability 8.0 and later, TPUs), and in float32 elsewhere,
+            where bfloat16 is emulated and no faster (within 10% on an
+            AVX2-only CPU, measured) but less precise; a float32 model
+            stays float32. `precision_choice` says what was chosen and why.
+            Defaults to `"auto"`.
         ensemble: bool. Flip self-ensemble: restore the image as it is,
             flipped left-right, upside down, and both, flip the results back
             and average them; 4 times the compute. Defaults to `False`.
         memory_budget_mb: float or `None`. Activation memory allowed for one
-            prediction, in MiB, when `tile_size` is `None`. Defaults to
+            prediction, in MiB, with or without a `tile_size`. Defaults to
             `None` (`DEFAULT_MEMORY_BUDGET_MB`, 2,048).
         batch_size: int. Tiles (and flips) predicted together. Defaults to
             `1`.
+        progress: bool. Once an image has taken `PROGRESS_AFTER_SECONDS`
+            (3 s), show the progress of its tiles with the time left on
+            stderr: one line rewritten in place on a terminal (erased when
+            the image is done), plain lines, about 20 per image, in a log.
+            Defaults to `False`.
 
     Raises:
         TypeError: `model` is not a Keras model.
-        ValueError: an option is out of range (naming it).
+        ValueError: an option is out of range (naming it), or the model's
+            weights are not all finite (a diverged training run).
 
     Example:
     ```python
@@ -123,20 +147,28 @@ class Deblurrer:
         *,
         tile_size=None,
         tile_overlap=DEFAULT_TILE_OVERLAP,
-        precision=None,
+        precision="auto",
         ensemble=False,
         memory_budget_mb=None,
         batch_size=1,
+        progress=False,
     ):
         if not hasattr(model, "predict_on_batch"):
             raise TypeError(
                 "`model` must be a Keras model, e.g. AttnDeblurNet.from_preset('patent'). "
                 f"Received: model of type {type(model).__name__}"
             )
-        policy_for(precision, choices=_PRECISIONS)
-        if not isinstance(ensemble, bool):
-            raise ValueError(f"`ensemble` must be True or False. Received: ensemble={ensemble!r}")
+        if precision not in _PRECISIONS:
+            raise ValueError(
+                f"`precision` must be one of {list(_PRECISIONS)}. Received: precision={precision!r}"
+            )
+        for name, value in (("ensemble", ensemble), ("progress", progress)):
+            if not isinstance(value, bool):
+                raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
         check_tiling_options(tile_size, tile_overlap, memory_budget_mb, batch_size)
+        safety.check_finite_model(
+            model, f"the model '{model.name}'", refusing="to restore images with it"
+        )
         self.model = model
         self.tile_size = tile_size
         self.tile_overlap = tile_overlap
@@ -144,7 +176,16 @@ class Deblurrer:
         self.ensemble = ensemble
         self.memory_budget_mb = memory_budget_mb
         self.batch_size = batch_size
-        self.network = _model_for_precision(model, precision)
+        self.progress = progress
+        if precision == "auto":
+            self._run_precision, reason = choose_precision(model)
+            reason = f"auto: {reason}"
+        else:
+            self._run_precision = precision
+            reason = "the model's own" if precision is None else f"precision={precision!r}"
+        self.network = _model_for_precision(model, self._run_precision)
+        #: What the network computes in and why, e.g. "float32 (auto: ...)".
+        self.precision_choice = f"{self.network.dtype_policy.compute_dtype} ({reason})"
         self._flips = _FLIPS if ensemble else _FLIPS[:1]
         self._bytes_per_tile_pixel = activation_bytes_per_pixel(model) * batch_size
 
@@ -157,6 +198,7 @@ class Deblurrer:
             "ensemble": self.ensemble,
             "memory_budget_mb": self.memory_budget_mb,
             "batch_size": self.batch_size,
+            "progress": self.progress,
         }
 
     def __repr__(self):
@@ -208,12 +250,13 @@ class Deblurrer:
             ImageReadError: `image` is a path that is missing, empty, not an
                 image, truncated, or over Pillow's decompression-bomb limit
                 (one line, naming the file and the fix).
-            ValueError: an array of another shape or dtype, or float values
-                outside `[0, 1]`.
+            ValueError: an array of another shape or dtype, float values
+                outside `[0, 1]`, or a network output that is not finite
+                (NaN or inf; naming the image), never written as black.
         """
         if isinstance(image, (str, os.PathLike)):
             samples, mode, info = load_image_samples(image)
-            restored = self.restore_samples(samples)
+            restored = self.restore_samples(samples, name=os.path.basename(os.fspath(image)))
             if mode in png16.SIXTEEN_BIT_COLOUR_MODES.values():
                 return restored
             return to_pil(restored, mode, info)
@@ -227,14 +270,15 @@ class Deblurrer:
             f"Received: image of type {type(image).__name__}"
         )
 
-    def restore_samples(self, samples):
+    def restore_samples(self, samples, name=None):
         """Restores `(H, W)` or `(H, W, 1|2|3|4)` samples; same shape and dtype out.
 
         One or two channels are gray (+ alpha), three or four RGB (+ alpha).
-        Alpha is copied untouched.
+        Alpha is copied untouched. `name` (a file name) labels the progress
+        line; it defaults to the image size.
         """
         # The weights as they are now (a copy made under `precision` is refreshed).
-        self.network = _model_for_precision(self.model, self.precision)
+        self.network = _model_for_precision(self.model, self._run_precision)
         squeeze = samples.ndim == 2
         if squeeze:
             samples = samples[:, :, None]
@@ -243,13 +287,26 @@ class Deblurrer:
         restored = np.empty_like(samples)
         if channels in (2, 4):
             restored[:, :, -1] = samples[:, :, -1]
-        self._run_tiles(samples[:, :, :colour_channels], restored[:, :, :colour_channels])
+        label = name or f"{samples.shape[1]}x{samples.shape[0]}"
+        try:
+            self._run_tiles(samples[:, :, :colour_channels], restored[:, :, :colour_channels], label)
+        except _NonFiniteOutputError:
+            image = f"'{name}'" if name else f"the {label} image"
+            raise ValueError(
+                f"The model returned NaN or infinite values for {image}, so the restored "
+                "image would be black or blotched: its computation overflowed or its weights "
+                "are no longer finite. Try precision='float32' (--precision float32), or "
+                "another model."
+            ) from None
         return restored[:, :, 0] if squeeze else restored
 
     def _predict(self, batch):
-        return np.asarray(self.network.predict_on_batch(batch), dtype=np.float32)
+        outputs = np.asarray(self.network.predict_on_batch(batch), dtype=np.float32)
+        if not np.isfinite(outputs).all():
+            raise _NonFiniteOutputError
+        return outputs
 
-    def _run_tiles(self, colour, restored):
+    def _run_tiles(self, colour, restored, name):
         """Fills `restored` (H, W, C) from `colour` (H, W, C), C = 1 (gray) or 3."""
         height, width, channels = colour.shape
         plan = self.plan(height, width)
@@ -273,6 +330,13 @@ class Deblurrer:
         batch = np.empty((min(self.batch_size, len(work)),) + tile_shape, np.float32)
         weighted = np.empty(tile_shape, np.float32)
         band = np.zeros((plan.tile_height, plan.padded_width, 3), np.float32)
+        unit = "tile" if len(self._flips) == 1 else "flipped tile"
+        # One prediction has no progress to show: only its end.
+        predictions = len(plan.row_starts) * len(work)
+        progress = ProgressLine(
+            predictions, f"deblur {name}: {unit}", enabled=self.progress and predictions > 1,
+            after_seconds=PROGRESS_AFTER_SECONDS, transient=True,
+        )  # fmt: skip
         for row, band_top in enumerate(plan.row_starts):
             row_indices = np.arange(band_top, band_top + plan.tile_height) - margin
             rows = colour[reflect(row_indices, height)]
@@ -282,6 +346,7 @@ class Deblurrer:
                     tile = _flip(rows[:, column_indices[column]], flip)
                     np.multiply(tile, np.float32(1.0 / scale), out=batch[index], casting="unsafe")
                 outputs = self._predict(batch[: len(chunk)])
+                progress.update(count=len(chunk))
                 for (column, flip), output in zip(chunk, outputs):
                     weight = np.outer(row_weights[row], column_weights[column])
                     weight *= np.float32(1.0 / len(self._flips))
@@ -303,6 +368,11 @@ class Deblurrer:
                 carried = next_top - band_top
                 band[: plan.tile_height - carried] = band[carried:]
                 band[plan.tile_height - carried :] = 0.0
+        progress.close()
+
+
+class _NonFiniteOutputError(ValueError):
+    """The network returned NaN or inf; `restore_samples` names the image."""
 
 
 def _model_for_precision(model, precision):
@@ -321,6 +391,55 @@ def _model_for_precision(model, precision):
     else:
         copies[policy].set_weights(model.get_weights())
     return copies[policy]
+
+
+def choose_precision(model):
+    """What `precision="auto"` runs `model` in on this machine: `(precision, reason)`.
+
+    The fastest precision that does not go below the model's own: bfloat16
+    pays only where the hardware computes it natively (about 4x with AMX);
+    elsewhere oneDNN and XLA emulate it with float32 arithmetic and
+    conversions, and it is no faster than float32 (within 10% either way on
+    an AVX2-only AMD EPYC, TensorFlow and JAX, measured in the README) while
+    it rounds every activation to 8 bits of mantissa.
+
+    - A model computing in float32 (or float64) runs as it is (`None`): it
+      is never lowered to bfloat16 behind its user's back.
+    - A model computing in bfloat16 or float16 (the bundled weights are
+      `mixed_bfloat16`) on the CPU: `"bfloat16"` where the CPU has AMX or
+      AVX-512 BF16 (Intel Xeon from Sapphire Rapids / Cooper Lake, AMD Zen
+      4 and later), `"float32"` elsewhere (AVX2 only, Arm).
+    - On a GPU: the model's own (`None`) where it computes bfloat16
+      natively (compute capability 8.0, Ampere, and later) or the model is
+      float16; `"float32"` for a bfloat16 model on an older GPU. On a TPU:
+      `"bfloat16"`.
+
+    Args:
+        model: `keras.Model`. The network.
+
+    Returns:
+        `(precision, reason)`: a `precision` value of `Deblurrer` (`None`,
+        `"float32"` or `"bfloat16"`) and why, in words.
+    """
+    computes = model.dtype_policy.compute_dtype
+    device = machine.accelerator()
+    units = machine.bfloat16_units() if device is None else ()
+    if computes not in ("bfloat16", "float16"):
+        hint = f"; precision='bfloat16' may be faster on this CPU's {units[0]}" if units else ""
+        return None, f"the model computes in {computes}{hint}"
+    if device is None:
+        if units:
+            return "bfloat16", f"this CPU has {' and '.join(units)}"
+        return "float32", (
+            f"this CPU ({machine.cpu_info()[0]}) has no AMX or AVX-512 BF16, "
+            "so bfloat16 would be emulated, no faster than float32 and less precise"
+        )
+    kind, native_bfloat16 = device
+    if kind == "TPU":
+        return "bfloat16", "a TPU computes bfloat16 natively"
+    if native_bfloat16 or computes == "float16":
+        return None, f"the model's {computes}, which the {kind} computes natively"
+    return "float32", f"the {kind} has no bfloat16 units (compute capability below 8.0)"
 
 
 def _flip(tile, flip):
@@ -388,7 +507,7 @@ def deblur(model, image, **options):
         image: str, path-like, `PIL.Image.Image` or NumPy array. The blurry
             image.
         **options: `tile_size`, `tile_overlap`, `precision`, `ensemble`,
-            `memory_budget_mb`, `batch_size` (see `Deblurrer`).
+            `memory_budget_mb`, `batch_size`, `progress` (see `Deblurrer`).
 
     Returns:
         The restored image.

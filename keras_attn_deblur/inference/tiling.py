@@ -42,6 +42,7 @@ float32 and 2.0 GB in bfloat16 on TensorFlow, 2.2 GB in bfloat16 on JAX
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 
@@ -156,7 +157,10 @@ def plan_tiles(
     3 x 5000 strip gets one row of wide tiles). With a `tile_size`, tiles
     are at most `tile_size` on each side, shrunk evenly so that the grid
     covers the padded image exactly with overlaps of at least
-    `tile_overlap`.
+    `tile_overlap`; when such tiles would need more memory than the budget,
+    a `UserWarning` names the memory they would take and the grid is chosen
+    as for `tile_size=None` among tiles of at most `tile_size` (raise
+    `memory_budget_mb` to allow larger tiles).
 
     Args:
         model: `keras.Model`. The network; its width sets the memory per
@@ -169,8 +173,8 @@ def plan_tiles(
         tile_overlap: int. Least overlap between neighbouring tiles, in
             pixels. Defaults to `32`.
         memory_budget_mb: float or `None`. Activation memory allowed for one
-            prediction, in MiB. Defaults to `None`
-            (`DEFAULT_MEMORY_BUDGET_MB`).
+            prediction, in MiB; it bounds the tiles with or without a
+            `tile_size`. Defaults to `None` (`DEFAULT_MEMORY_BUDGET_MB`).
         batch_size: int. Tiles predicted together; the budget is shared
             between them. Defaults to `1`.
 
@@ -211,20 +215,36 @@ def tile_grid(height, width, *, tile_size, tile_overlap, memory_budget_mb, bytes
     margin = tile_overlap // 2
     padded_height = _padded_length(height, margin)
     padded_width = _padded_length(width, margin)
+    budget_mb = DEFAULT_MEMORY_BUDGET_MB if memory_budget_mb is None else memory_budget_mb
+    bytes_per_band_row = _BAND_BYTES_PER_PIXEL * padded_width
+    largest = None
     if tile_size is not None:
         largest = tile_size // _TILE_MULTIPLE * _TILE_MULTIPLE
         tile_height, row_starts = _split_axis_at_most(padded_height, largest, tile_overlap)
         tile_width, column_starts = _split_axis_at_most(padded_width, largest, tile_overlap)
-    else:
-        budget_mb = DEFAULT_MEMORY_BUDGET_MB if memory_budget_mb is None else memory_budget_mb
-        (tile_height, row_starts), (tile_width, column_starts) = _split_for_budget(
-            padded_height,
-            padded_width,
-            budget_bytes=budget_mb * 2**20,
-            bytes_per_tile_pixel=bytes_per_tile_pixel,
-            bytes_per_band_row=_BAND_BYTES_PER_PIXEL * padded_width,
-            overlap=tile_overlap,
-            budget_mb=budget_mb,
+        needed = tile_height * (tile_width * bytes_per_tile_pixel + bytes_per_band_row)
+        if needed <= budget_mb * 2**20:
+            starts = (tuple(row_starts), tuple(column_starts))
+            return TilePlan(height, width, margin, tile_overlap, tile_height, tile_width, *starts)
+        asked = f"{tile_height}x{tile_width}"
+    (tile_height, row_starts), (tile_width, column_starts) = _split_for_budget(
+        padded_height,
+        padded_width,
+        budget_bytes=budget_mb * 2**20,
+        bytes_per_tile_pixel=bytes_per_tile_pixel,
+        bytes_per_band_row=bytes_per_band_row,
+        overlap=tile_overlap,
+        budget_mb=budget_mb,
+        largest=largest,
+    )
+    if tile_size is not None:
+        warnings.warn(
+            f"tile_size={tile_size} (--tile-size) asks for tiles of {asked} pixels, which "
+            f"would take up to about {_memory_text(needed)} of memory for this "
+            f"{width}x{height} image, over the memory budget of {budget_mb:g} MB: using "
+            f"tiles of {tile_height}x{tile_width} instead. To allow the larger tiles, raise "
+            f"memory_budget_mb (--memory-budget) to {math.ceil(needed / 2**20)}.",
+            stacklevel=2,
         )
     starts = (tuple(row_starts), tuple(column_starts))
     return TilePlan(height, width, margin, tile_overlap, tile_height, tile_width, *starts)
@@ -271,6 +291,11 @@ def _channels(layer):
     return 0
 
 
+def _memory_text(size):
+    """Bytes in words: `"18.5 GB"`, `"40 MB"`."""
+    return f"{size / 2**30:.1f} GB" if size >= 2**30 else f"{math.ceil(size / 2**20)} MB"
+
+
 def _padded_length(size, margin):
     return -(-(size + 2 * margin) // _TILE_MULTIPLE) * _TILE_MULTIPLE
 
@@ -312,20 +337,31 @@ def _split_axis_at_most(length, largest, overlap):
 
 
 def _split_for_budget(
-    height, width, *, budget_bytes, bytes_per_tile_pixel, bytes_per_band_row, overlap, budget_mb
+    height,
+    width,
+    *,
+    budget_bytes,
+    bytes_per_tile_pixel,
+    bytes_per_band_row,
+    overlap,
+    budget_mb,
+    largest=None,
 ):
     """The grid with the fewest computed pixels whose memory fits `budget_bytes`.
 
     A grid of `tile_height x tile_width` tiles needs `tile_height *
     tile_width * bytes_per_tile_pixel` for one prediction plus `tile_height
-    * bytes_per_band_row` for the band of rows being blended.
+    * bytes_per_band_row` for the band of rows being blended. Tile sides
+    are at most `largest` pixels when it is not `None`.
     """
+    largest = max(height, width) if largest is None else largest
 
     def widest_tile(tile_height):
         room = budget_bytes - tile_height * bytes_per_band_row
-        return int(room // (tile_height * bytes_per_tile_pixel)) // _TILE_MULTIPLE * _TILE_MULTIPLE
+        widest = int(room // (tile_height * bytes_per_tile_pixel))
+        return min(widest // _TILE_MULTIPLE * _TILE_MULTIPLE, largest)
 
-    if widest_tile(height) >= width:
+    if height <= largest and widest_tile(height) >= width:
         return (height, [0]), (width, [0])
     smallest = 2 * overlap + _TILE_MULTIPLE
     best = None
@@ -334,7 +370,7 @@ def _split_for_budget(
         tile_height, row_starts = _split_axis(height, row_count, overlap)
         if tile_height < smallest and row_count > 1:
             break
-        widest = widest_tile(tile_height)
+        widest = widest_tile(tile_height) if tile_height <= largest else 0
         if widest >= smallest:
             tile_width, column_starts = _split_axis_at_most(width, widest, overlap)
             count = len(row_starts) * len(column_starts)

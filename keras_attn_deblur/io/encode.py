@@ -110,6 +110,9 @@ def write_image(path, samples, mode, info):
     Raises:
         ValueError: the extension names no format Pillow writes, or 16-bit
             colour samples are to be written in another format than PNG.
+        OSError: the file cannot be written, a full disk included: one
+            line naming `path`, which is left as it was, never truncated
+            (`_utils.paths.write_atomically`).
     """
     format_name = format_for(os.fspath(path))
     return write_atomically(

@@ -12,6 +12,7 @@ from keras_attn_deblur.layers.bilinear_up_sampling_2d import BilinearUpSampling2
 from keras_attn_deblur.layers.crop_to_reference import CropToReference
 from keras_attn_deblur.layers.pad_to_multiple import PadToMultiple
 from keras_attn_deblur.layers.spatial_attention_block import SpatialAttentionBlock
+from keras_attn_deblur.models.input_checks import CheckedSteps
 from keras_attn_deblur.models.input_checks import validate_array_pair
 from keras_attn_deblur.models.input_checks import validate_images
 from keras_attn_deblur.models.presets import PAD_MULTIPLE
@@ -39,7 +40,7 @@ def _normalize_blocks_per_stage(blocks_per_stage):
 
 
 @keras.saving.register_keras_serializable(package="keras_attn_deblur")
-class AttnDeblurNet(HubMixin, keras.Model):
+class AttnDeblurNet(HubMixin, CheckedSteps, keras.Model):
     """Encoder-decoder with spatial-attention residual blocks for deblurring.
 
     With the default arguments this builds the network of the project's SPEC
@@ -230,6 +231,8 @@ class AttnDeblurNet(HubMixin, keras.Model):
     # instead of a silent cast or a shape error deep inside a convolution:
     # `__call__` for direct calls, `call` for JAX's stateless training path,
     # and the array inputs of `fit`/`evaluate`/`predict` before tracing.
+    # `CheckedSteps` checks every batch of any source again inside the train
+    # and test steps (tf.data, generators, `PyDataset`, `train_on_batch`).
     def __call__(self, *args, **kwargs):
         if args:
             validate_images(args[0])
@@ -246,6 +249,14 @@ class AttnDeblurNet(HubMixin, keras.Model):
     def evaluate(self, x=None, y=None, *args, **kwargs):
         validate_array_pair(x, y)
         return super().evaluate(x, y, *args, **kwargs)
+
+    def train_on_batch(self, x, y=None, *args, **kwargs):
+        validate_array_pair(x, y)
+        return super().train_on_batch(x, y, *args, **kwargs)
+
+    def test_on_batch(self, x, y=None, *args, **kwargs):
+        validate_array_pair(x, y)
+        return super().test_on_batch(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         validate_array_pair(x, None)

@@ -14,6 +14,14 @@ def weights_are_finite(model):
     return all(np.isfinite(weight).all() for weight in model.get_weights())
 
 
+def has_backup(backup_dir):
+    """Whether `backup_dir` holds a backup that `AtomicBackupAndRestore` would resume from."""
+    return any(
+        os.path.isfile(os.path.join(backup_dir, folder, AtomicBackupAndRestore._WEIGHTS))
+        for folder in AtomicBackupAndRestore._FOLDERS
+    )
+
+
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore` whose backup survives a kill at any moment.
 
@@ -30,6 +38,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     _WEIGHTS = "latest.weights.h5"
     _METADATA = "training_metadata.json"
+    _FOLDERS = ("latest", "previous", "")  # in the order tried; "" is an older version's
 
     def __init__(self, backup_dir, save_freq="epoch"):
         super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=True)
@@ -39,7 +48,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _load_model(self):
         errors = []
-        for folder in ("latest", "previous", ""):
+        for folder in self._FOLDERS:
             folder = os.path.join(self.backup_dir, folder)
             weights = os.path.join(folder, self._WEIGHTS)
             if not os.path.isfile(weights):

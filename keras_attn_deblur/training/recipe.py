@@ -1,10 +1,15 @@
 """The training recipe: `compile_for_deblurring` and the callbacks of a real run."""
 
+import csv
 import os
+import shutil
+import tempfile
 
 import keras
+import numpy as np
 
 from keras_attn_deblur import distribute as distribute_lib
+from keras_attn_deblur._utils.paths import write_atomically
 from keras_attn_deblur._utils.validation import check_momentum
 from keras_attn_deblur._utils.validation import check_non_negative_int
 from keras_attn_deblur._utils.validation import check_positive_int
@@ -19,6 +24,7 @@ from keras_attn_deblur.models.attn_deblur_net import AttnDeblurNet
 from keras_attn_deblur.models.precision import policy_for
 from keras_attn_deblur.models.precision import with_dtype
 from keras_attn_deblur.training.atomic_backup_and_restore import AtomicBackupAndRestore
+from keras_attn_deblur.training.atomic_backup_and_restore import weights_are_finite
 
 _OPTIMIZERS = ("adam", "adamw")
 
@@ -223,6 +229,9 @@ def deblurring_callbacks(
 
     - `best.keras`: the model with the best `monitor` value so far
       (`ModelCheckpoint`, higher is better for PSNR/SSIM, lower for losses).
+      Non-finite weights (a diverged run) are never written there, and a NaN
+      score never counts as the best, so `best.keras`, when it exists, holds
+      finite weights.
     - `backup/`: `AtomicBackupAndRestore` state; running the same `fit`
       again after a crash or a kill resumes from the last backup (written
       atomically, the previous one kept).
@@ -282,11 +291,12 @@ def deblurring_callbacks(
         return callbacks
     if save_best:
         callbacks.append(
-            keras.callbacks.ModelCheckpoint(
+            _FiniteModelCheckpoint(
                 os.path.join(directory, "best.keras"),
                 monitor=monitor,
                 mode=mode,
                 save_best_only=True,
+                log_path=os.path.join(directory, "log.csv") if csv_log else None,
             )
         )
     if csv_log:
@@ -294,3 +304,63 @@ def deblurring_callbacks(
             keras.callbacks.CSVLogger(os.path.join(directory, "log.csv"), append=True)
         )
     return callbacks
+
+
+class _FiniteModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """`ModelCheckpoint` that never writes non-finite weights nor takes a NaN score as the best,
+    writes atomically, and remembers the best score of the run it resumes.
+
+    Keras's own counts the first score as the best whatever it is, NaN included,
+    and no later score beats a NaN: a run that diverged in its first epoch
+    would otherwise leave NaN weights in `best.keras`, and keep them there.
+    The weights checked are the ones written (the moving average when
+    `SwapEMAWeights` comes first). Keras's own also forgets the best score at
+    every `fit`, so a resumed run would replace `best.keras` with its first
+    epoch, better or not: this one starts from the best `monitor` value in
+    `log_path` (the run's `log.csv`) when `best.keras` exists. The file is
+    written next to itself and renamed into place, so a kill never leaves
+    half of it, nor loses the one before.
+    """
+
+    def __init__(self, filepath, *, log_path=None, **kwargs):
+        super().__init__(filepath, **kwargs)
+        self.log_path = log_path
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.best is None and self.log_path and os.path.isfile(self.filepath):
+            self.best = _best_logged(self.log_path, self.monitor, self.mode)
+
+    def on_epoch_end(self, epoch, logs=None):  # it saves once per epoch (`save_freq="epoch"`)
+        score = (logs or {}).get(self.monitor)
+        if score is not None and np.ndim(score) == 0 and np.isnan(float(score)):
+            return
+        if weights_are_finite(self.model):
+            super().on_epoch_end(epoch, logs)
+
+    def _save_model(self, epoch, batch, logs):
+        filepath = self._get_file_path(epoch, batch, logs)
+        if not self._should_save_model(epoch, batch, logs, filepath):
+            return
+        folder = os.path.dirname(os.path.abspath(filepath))
+
+        def write(file):  # Keras saves to a path; its bytes then go through the checked file
+            with tempfile.TemporaryDirectory(dir=folder, prefix=".checkpoint-") as staging:
+                staged = os.path.join(staging, os.path.basename(filepath))
+                self.model.save(staged)
+                with open(staged, "rb") as source:
+                    shutil.copyfileobj(source, file)
+
+        write_atomically(filepath, write)
+
+
+def _best_logged(log_path, monitor, mode):
+    """The best finite `monitor` value in a `CSVLogger` file, or `None`."""
+    if not os.path.isfile(log_path):
+        return None
+    with open(log_path, newline="", encoding="utf-8") as file:
+        values = [float(row[monitor]) for row in csv.DictReader(file) if row.get(monitor)]
+    values = [value for value in values if np.isfinite(value)]
+    if not values:
+        return None
+    return min(values) if mode == "min" else max(values)

@@ -3,6 +3,7 @@ evaluation and a `save_pretrained` folder (what `attn-deblur train` does)."""
 
 import math
 import os
+import sys
 
 import keras
 
@@ -18,6 +19,7 @@ from keras_attn_deblur.data.pairs import gopro_pairs
 from keras_attn_deblur.data.validation_sets import validation_data
 from keras_attn_deblur.data.validation_sets import validation_set
 from keras_attn_deblur.models.precision import with_dtype
+from keras_attn_deblur.training.atomic_backup_and_restore import has_backup
 from keras_attn_deblur.training.atomic_backup_and_restore import weights_are_finite
 from keras_attn_deblur.training.recipe import compile_for_deblurring
 from keras_attn_deblur.training.recipe import deblurring_callbacks
@@ -219,24 +221,21 @@ def run(
             + ("" if val_data is not None else "; no validation data"),
             flush=True,
         )
-        # The datasets shuffle themselves.
+        # The datasets shuffle themselves. Keras's progress bar takes any POSIX
+        # system for a terminal and fills a redirected log with \b and \r: one
+        # plain line per epoch there.
+        on_terminal = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
         fit_options = dict(
-            epochs=epochs, callbacks=callbacks, shuffle=False, verbose=2 if quiet else "auto"
-        )
+            epochs=epochs, callbacks=callbacks, shuffle=False,
+            verbose=2 if quiet or not on_terminal else "auto",
+        )  # fmt: skip
         if val_data is not None:
             fit_options["validation_data"] = val_data
         if isinstance(val_data, tuple):
             fit_options["validation_batch_size"] = replicas
         history = model.fit(train_ds, **fit_options)
     if not weights_are_finite(model):
-        losses = history.history.get("loss", [])
-        raise TrainingDivergedError(
-            f"training diverged: the loss became {losses[-1] if losses else 'NaN'} in epoch "
-            f"{len(losses)} and the weights are no longer finite, so no final model was "
-            f"written; '{os.path.join(run_dir, 'best.keras')}' (if any) holds the best "
-            f"finite one. Lower `learning_rate` (now {learning_rate:g}) and run again: "
-            "it resumes from the last finite backup"
-        )
+        raise TrainingDivergedError(_diverged_message(run_dir, history, learning_rate))
     if distribute_lib.process_index() != 0:
         return model  # several hosts: process 0 writes the model and evaluates it
     final_path = os.path.join(run_dir, FINAL_MODEL)
@@ -247,6 +246,26 @@ def run(
     if val_set is not None:
         _final_evaluation(model, val_set, val_name, val_split, run_dir, quiet)
     return model
+
+
+def _diverged_message(run_dir, history, learning_rate):
+    """What a diverged run left: `best.keras` and the backup are only ever finite."""
+    losses = history.history.get("loss", [])
+    best = os.path.join(run_dir, "best.keras")
+    if os.path.isfile(best):
+        kept = f"'{best}' holds the best finite model"
+    else:
+        kept = f"no finite model was checkpointed, so there is no '{best}'"
+    if has_backup(os.path.join(run_dir, "backup")):
+        again = "it resumes from the last finite backup"
+    else:
+        again = "it starts from the beginning (no finite backup was made)"
+    return (
+        f"training diverged: the loss became {losses[-1] if losses else 'NaN'} in epoch "
+        f"{len(losses)} and the weights are no longer finite, so no final model was "
+        f"written; {kept}. Lower `learning_rate` (now {learning_rate:g}) and run again: "
+        f"{again}"
+    )
 
 
 def _training_data(gopro, pairs, photos, blur_folder, **options):

@@ -13,7 +13,8 @@ from keras_attn_deblur.hub import HubMixin
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Imports the hub package in a fresh interpreter, without running the
-# package's __init__ (the public API, which imports the model on purpose).
+# package's __init__ (the public API, which imports the model on purpose once
+# Keras is loaded, to register its classes).
 _IMPORT_THE_HUB_ALONE = """
 import importlib.util
 import sys

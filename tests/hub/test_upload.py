@@ -136,3 +136,13 @@ def test_push_without_a_token_is_refused(hub, monkeypatch):
     monkeypatch.delenv("HF_TOKEN")
     with pytest.raises(PermissionError, match="write access"):
         tiny_model().push_to_hub(REPO)
+
+
+def test_a_model_with_non_finite_weights_is_refused_before_the_hub_is_touched(hub):
+    model = tiny_model()
+    kernel = model.get_layer("output_conv").kernel
+    kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+    with pytest.raises(ValueError, match="non-finite weights"):
+        model.push_to_hub(REPO)
+    assert hub.repos == {}  # no empty repo left behind
+    assert hub.requests == []  # not a single request reached the Hub
