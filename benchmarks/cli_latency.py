@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-COMMANDS = ("deblur", "evaluate", "train", "visualize", "export", "push")
+COMMANDS = ("deblur", "evaluate", "train", "visualize", "export", "push", "demo", "push-space")
 
 
 def command_line():

@@ -9,7 +9,7 @@ How to run:
     python examples/deblur_photo.py my_photo.jpg          # your own photo (no scores)
     python examples/deblur_photo.py blurry.png --sharp sharp.png --model org/attn-deblur
 
-The example pair is in `examples/images/` (GoPro dataset, CC BY 4.0); it
+The example pair is in `keras_attn_deblur/demo/examples/` (GoPro dataset, CC BY 4.0); it
 comes from the validation frames, which the weights never saw in training.
 """
 
@@ -25,8 +25,9 @@ from keras_attn_deblur.data import load_image
 from keras_attn_deblur.inference import deblur_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-EXAMPLE = os.path.join(HERE, "images", "gopro_000241_blurry.png")
-EXAMPLE_SHARP = os.path.join(HERE, "images", "gopro_000241_sharp.jpg")
+EXAMPLES = os.path.normpath(os.path.join(HERE, "..", "keras_attn_deblur", "demo", "examples"))
+EXAMPLE = os.path.join(EXAMPLES, "gopro_000241_blurry.png")
+EXAMPLE_SHARP = os.path.join(EXAMPLES, "gopro_000241_sharp.jpg")
 
 
 def scores(reference, image):

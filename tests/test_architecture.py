@@ -27,7 +27,7 @@ LAYERS = (
     ("data",),
     ("inference",),
     ("distribute", "evaluation", "training", "jax_training"),
-    ("export", "visualize"),
+    ("export", "visualize", "demo"),
     ("cli",),
     ("__main__",),
 )

@@ -21,7 +21,7 @@ from keras_attn_deblur.cli._common import load_model
 from keras_attn_deblur.cli import main
 from tests.hub.conftest import hub  # noqa: F401  (the loopback Hub fixture)
 
-COMMANDS = ("deblur", "evaluate", "train", "visualize", "export", "push")
+COMMANDS = ("deblur", "evaluate", "train", "visualize", "export", "push", "demo", "push-space")
 
 
 def scene(seed, height=40, width=52):

@@ -19,7 +19,7 @@ from keras_attn_deblur import hub
 from keras_attn_deblur.inference import deblur
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IMAGES = os.path.join(ROOT, "examples", "images")
+IMAGES = os.path.join(ROOT, "keras_attn_deblur", "demo", "examples")
 BLURRY = os.path.join(IMAGES, "gopro_000241_blurry.png")
 SHARP = os.path.join(IMAGES, "gopro_000241_sharp.jpg")
 BUNDLED = hub.layout.BUNDLED_WEIGHTS_DIR / "patent"

@@ -95,6 +95,20 @@ def test_ensemble_counts_flipped_tiles(no_delay, capsys):
     assert len(lines) == len(predicted)
 
 
+def test_a_progress_callable_is_called_after_every_prediction_and_nothing_is_printed(capsys):
+    model, predicted = _counting_model()
+    calls = []
+    Deblurrer(model, progress=lambda done, total: calls.append((done, total)), batch_size=2,
+              ensemble=True, **TILING)(_photo())  # fmt: skip
+    passes = sum(predicted)
+    assert len(predicted) > 2
+    # One call per batch, counting flipped tiles done of all of them, up to the last.
+    assert calls == [(sum(predicted[: index + 1]), passes) for index in range(len(predicted))]
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match="progress"):
+        Deblurrer(model, progress="yes")
+
+
 def test_quick_image_shows_nothing_and_progress_is_off_by_default(capsys):
     model, _ = _counting_model()
     Deblurrer(model, **TILING)(_photo())  # traced and compiled: the next runs take ~0.1 s

@@ -31,8 +31,8 @@ from keras_attn_deblur import AttnDeblurNet
 from keras_attn_deblur import compile_for_deblurring
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-COMMANDS = ("deblur", "evaluate", "train", "visualize", "export", "push")
-HEAVY = ("keras", "tensorflow", "jax")
+COMMANDS = ("deblur", "evaluate", "train", "visualize", "export", "push", "demo", "push-space")
+HEAVY = ("keras", "tensorflow", "jax", "gradio")
 
 
 def python_environment(env=None):

@@ -1,4 +1,4 @@
-"""The `attn-deblur` command line: deblur, evaluate, train, visualize, export, push.
+"""The `attn-deblur` command line: deblur, evaluate, train, visualize, export, push, demo.
 
 ```
 attn-deblur deblur photo.jpg photo_sharp.jpg --model org/attn-deblur
@@ -9,6 +9,8 @@ attn-deblur visualize blurry.png --sharp sharp.png --model runs/gopro/model \\
     --side-by-side comparison.png --attention attention.png
 attn-deblur export attn_deblur.onnx --model runs/gopro/model
 attn-deblur push my-org/attn-deblur --model runs/gopro/model
+attn-deblur demo --model runs/gopro/model
+attn-deblur push-space my-org/attn-deblur-demo --model my-org/attn-deblur
 ```
 
 Also `python -m keras_attn_deblur ...`. `main(argv)` returns the exit code:
@@ -27,9 +29,11 @@ import sys
 import warnings
 
 from keras_attn_deblur.cli import deblur
+from keras_attn_deblur.cli import demo
 from keras_attn_deblur.cli import evaluate
 from keras_attn_deblur.cli import export
 from keras_attn_deblur.cli import push
+from keras_attn_deblur.cli import push_space
 from keras_attn_deblur.cli import train
 from keras_attn_deblur.cli import visualize
 from keras_attn_deblur.cli._common import PROG
@@ -41,7 +45,7 @@ from keras_attn_deblur.cli._common import native_log_filter
 from keras_attn_deblur.cli._common import print_error
 from keras_attn_deblur.cli._common import show_warning
 
-COMMANDS = (deblur, evaluate, train, visualize, export, push)
+COMMANDS = (deblur, evaluate, train, visualize, export, push, demo, push_space)
 
 
 def main(argv=None):

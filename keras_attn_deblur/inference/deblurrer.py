@@ -124,6 +124,10 @@ class Deblurrer:
             (3 s), show the progress of its tiles with the time left on
             stderr: one line rewritten in place on a terminal (erased when
             the image is done), plain lines, about 20 per image, in a log.
+            A callable instead is called as `progress(done, total)` after
+            every prediction of every image (`done` tiles or flipped tiles
+            of `total`), with nothing shown on stderr: how a page or a
+            notebook shows its own progress (the demo's progress bar).
             Defaults to `False`.
 
     Raises:
@@ -162,9 +166,13 @@ class Deblurrer:
             raise ValueError(
                 f"`precision` must be one of {list(_PRECISIONS)}. Received: precision={precision!r}"
             )
-        for name, value in (("ensemble", ensemble), ("progress", progress)):
-            if not isinstance(value, bool):
-                raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+        if not isinstance(ensemble, bool):
+            raise ValueError(f"`ensemble` must be True or False. Received: ensemble={ensemble!r}")
+        if not (isinstance(progress, bool) or callable(progress)):
+            raise ValueError(
+                "`progress` must be True, False or a callable `progress(done, total)`. "
+                f"Received: progress={progress!r}"
+            )
         check_tiling_options(tile_size, tile_overlap, memory_budget_mb, batch_size)
         safety.check_finite_model(
             model, f"the model '{model.name}'", refusing="to restore images with it"
@@ -333,8 +341,10 @@ class Deblurrer:
         unit = "tile" if len(self._flips) == 1 else "flipped tile"
         # One prediction has no progress to show: only its end.
         predictions = len(plan.row_starts) * len(work)
+        report = self.progress if callable(self.progress) else None
         progress = ProgressLine(
-            predictions, f"deblur {name}: {unit}", enabled=self.progress and predictions > 1,
+            predictions, f"deblur {name}: {unit}",
+            enabled=self.progress is True and predictions > 1,
             after_seconds=PROGRESS_AFTER_SECONDS, transient=True,
         )  # fmt: skip
         for row, band_top in enumerate(plan.row_starts):
@@ -347,6 +357,8 @@ class Deblurrer:
                     np.multiply(tile, np.float32(1.0 / scale), out=batch[index], casting="unsafe")
                 outputs = self._predict(batch[: len(chunk)])
                 progress.update(count=len(chunk))
+                if report is not None:
+                    report(progress.done, predictions)
                 for (column, flip), output in zip(chunk, outputs):
                     weight = np.outer(row_weights[row], column_weights[column])
                     weight *= np.float32(1.0 / len(self._flips))

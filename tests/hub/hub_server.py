@@ -8,6 +8,9 @@ download them, so that tests run the real client, unmocked, with no network:
 - `GET /api/models/{repo}[/revision/{rev}]` (the `sha` and `siblings`)
 - `GET /api/models/{repo}/tree/{rev}[/{path}]` (`?recursive=`)
 - `POST /api/models/{repo}/preupload/{rev}` ("regular" or "lfs" per file)
+- the same under `/api/spaces/{repo}/...`, `/spaces/{repo}.git/...` and
+  `/spaces/{repo}/resolve/...` for Spaces (`create` needs an `sdk`); a
+  Space is kept as `repos["spaces/{repo}"]`
 - `POST /{repo}.git/info/lfs/objects/batch`, then `PUT /__lfs/{oid}` and
   `POST /__lfs/{oid}/verify` (the basic LFS transfer, what the client does
   with `HF_HUB_DISABLE_XET=1`)
@@ -92,6 +95,7 @@ class Repo:
         self.commits = {}  # sha -> {path: StoredFile}
         self.refs = {}  # branch or "refs/pr/N" -> sha
         self.pull_requests = 0
+        self.sdk = None  # a Space's sdk ("gradio")
 
     def resolve(self, revision):
         if revision in self.refs:
@@ -251,45 +255,57 @@ class HubServer:
             return self._create_repo(headers, json.loads(body or b"{}"))
         if segments == ["api", "validate-yaml"] and method == "POST":
             return self._validate_yaml(json.loads(body or b"{}"))
-        if segments[:2] == ["api", "models"] and len(segments) >= 4:
-            repo_id = "/".join(segments[2:4])
-            rest = segments[4:]
-            if not rest and method == "GET":
-                return self._model_info(repo_id, "main", headers)
-            if rest[:1] == ["revision"] and len(rest) == 2 and method == "GET":
-                return self._model_info(repo_id, rest[1], headers)
-            if rest[:1] == ["tree"] and len(rest) >= 2 and method == "GET":
-                return self._tree(repo_id, rest[1], "/".join(rest[2:]), query, headers)
-            if rest[:1] == ["preupload"] and len(rest) == 2 and method == "POST":
-                return self._preupload(repo_id, rest[1], headers, json.loads(body))
-            if rest[:1] == ["commit"] and len(rest) == 2 and method == "POST":
-                return self._commit(repo_id, rest[1], query, headers, body)
-            if rest[:1] == ["branch"] and len(rest) == 2 and method == "POST":
-                return self._create_branch(repo_id, rest[1], headers, json.loads(body or b"{}"))
+        if segments[:2] in (["api", "models"], ["api", "spaces"]) and len(segments) >= 4:
+            repo_id = _repo_key(segments[1][:-1], "/".join(segments[2:4]))
+            routed = self._route_repo(repo_id, segments[4:], method, query, headers, body)
+            if routed is not None:
+                return routed
         if segments[:1] == ["__lfs"] and len(segments) >= 2:
             if method == "PUT" and len(segments) == 2:
                 return self._lfs_put(segments[1], body)
             if method == "POST" and segments[2:] == ["verify"]:
                 return self._lfs_verify(json.loads(body))
+        repo_type = "model"
+        if segments[:1] == ["spaces"] and len(segments) >= 3:
+            repo_type, segments = "space", segments[1:]
         if (
             len(segments) == 6
             and segments[1].endswith(".git")
             and segments[2:] == ["info", "lfs", "objects", "batch"]
             and method == "POST"
         ):
-            repo_id = f"{segments[0]}/{segments[1][: -len('.git')]}"
+            repo_id = _repo_key(repo_type, f"{segments[0]}/{segments[1][: -len('.git')]}")
             return self._lfs_batch(repo_id, headers, json.loads(body))
         if len(segments) >= 5 and segments[2] == "resolve" and method in ("GET", "HEAD"):
-            repo_id = "/".join(segments[:2])
+            repo_id = _repo_key(repo_type, "/".join(segments[:2]))
             return self._resolve(repo_id, segments[3], "/".join(segments[4:]), headers, method)
         raise _HubError(404, f"No route for {method} /{'/'.join(segments)}")
+
+    def _route_repo(self, repo_id, rest, method, query, headers, body):
+        """`/api/models/{repo}/...` and `/api/spaces/{repo}/...`; `None` when no route fits."""
+        if not rest and method == "GET":
+            return self._model_info(repo_id, "main", headers)
+        if rest[:1] == ["revision"] and len(rest) == 2 and method == "GET":
+            return self._model_info(repo_id, rest[1], headers)
+        if rest[:1] == ["tree"] and len(rest) >= 2 and method == "GET":
+            return self._tree(repo_id, rest[1], "/".join(rest[2:]), query, headers)
+        if rest[:1] == ["preupload"] and len(rest) == 2 and method == "POST":
+            return self._preupload(repo_id, rest[1], headers, json.loads(body))
+        if rest[:1] == ["commit"] and len(rest) == 2 and method == "POST":
+            return self._commit(repo_id, rest[1], query, headers, body)
+        if rest[:1] == ["branch"] and len(rest) == 2 and method == "POST":
+            return self._create_branch(repo_id, rest[1], headers, json.loads(body or b"{}"))
+        return None
 
     def _create_repo(self, headers, payload):
         if self._token(headers) is None:
             raise _HubError(401, "You must be authenticated to create a repo")
-        repo_id = f"{payload.get('organization')}/{payload['name']}"
-        if payload.get("type", "model") not in ("model", None):
-            raise _HubError(400, "Only model repos are served here")
+        repo_type = payload.get("type") or "model"
+        if repo_type not in ("model", "space"):
+            raise _HubError(400, "Only model repos and Spaces are served here")
+        if repo_type == "space" and payload.get("sdk") not in ("gradio", "docker", "static"):
+            raise _HubError(400, "A Space needs an sdk: gradio, docker or static")
+        repo_id = _repo_key(repo_type, f"{payload.get('organization')}/{payload['name']}")
         with self._lock:
             if repo_id in self.repos:
                 # The Hub answers a repeated creation with the repo's url.
@@ -301,6 +317,7 @@ class HubServer:
             # huggingface_hub 1.x+ sends "visibility"; older clients sent "private".
             private = payload.get("visibility") == "private" or bool(payload.get("private"))
             self.create_repo(repo_id, private=private)
+            self.repos[repo_id].sdk = payload.get("sdk")
         return _json(200, {"url": f"{self.url}/{repo_id}", "name": repo_id, "id": repo_id})
 
     def _validate_yaml(self, payload):
@@ -537,6 +554,11 @@ class HubServer:
             content = content[start : end + 1]
             status = 206
         return status, response_headers, content
+
+
+def _repo_key(repo_type, repo_id):
+    """Where a repo is kept: models by their id, Spaces as "spaces/{id}" (as in their URLs)."""
+    return repo_id if repo_type == "model" else f"{repo_type}s/{repo_id}"
 
 
 def _is_safe_path(path):
