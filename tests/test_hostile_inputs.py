@@ -64,7 +64,10 @@ def _write_corpus(folder):
     bad = {
         "empty.png": (b"", "is empty (0 bytes)"),
         "truncated.png": (png[: len(png) // 2], "truncated or corrupt"),
-        "truncated.jpg": (jpeg[: len(jpeg) // 3], "truncated or corrupt"),
+        # Cut halfway through the compressed data, after the headers and tables (whose
+        # length varies with the encoder's version).
+        "truncated.jpg": (jpeg[: (jpeg.index(b"\xff\xda") + len(jpeg)) // 2],
+                          "truncated or corrupt"),  # fmt: skip
         "page.jpg": (b"<!DOCTYPE html><html><body>Not found</body></html>", "not an image"),
         "random.webp": (os.urandom(2048), "not an image"),
         # Headers claiming 1.6 and 0.9 billion pixels (8 and 16 bits), and a cut 16-bit file.

@@ -225,6 +225,23 @@ def left_out(problems, images):
     return ops.where(usable, images, ops.zeros_like(images))
 
 
+def non_empty(images):
+    """`images`, or one black image in place of an empty batch.
+
+    Some TensorFlow convolution kernels fail on a batch of 0 images before
+    the flag of `batch_problems` can be read; the one image stands in, its
+    loss is zeroed like any flagged batch's, and the step is refused after.
+    """
+    if images is None:
+        return None
+    batch = images.shape[0]
+    if batch is not None:  # known while tracing (JAX, or a dataset of fixed batches)
+        return ops.zeros((1,) + tuple(images.shape[1:]), images.dtype) if batch == 0 else images
+    shape = ops.shape(images)
+    one_image = ops.zeros((1,) + tuple(shape[1:]), images.dtype)
+    return ops.cond(ops.equal(shape[0], 0), lambda: one_image, lambda: images)
+
+
 _STEP = threading.local()
 
 
@@ -388,6 +405,7 @@ class CheckedSteps:
         blurry, sharp, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         self._validate_traced_batch(blurry, sharp, "train_function")
         problems, sharp = batch_problems(blurry, sharp)
+        blurry, sharp = non_empty(blurry), non_empty(sharp)
         data = keras.utils.pack_x_y_sample_weight(
             left_out(problems, blurry), left_out(problems, sharp), sample_weight
         )
@@ -401,6 +419,7 @@ class CheckedSteps:
         blurry, sharp, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         self._validate_traced_batch(blurry, sharp, "test_function")
         problems, sharp = batch_problems(blurry, sharp)
+        blurry, sharp = non_empty(blurry), non_empty(sharp)
         data = keras.utils.pack_x_y_sample_weight(blurry, sharp, sample_weight)
         result = super().test_step(*state, data)
         (result[0] if state else result)[BATCH_CHECK_KEY] = problems
