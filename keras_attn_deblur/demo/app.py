@@ -40,6 +40,7 @@ from keras_attn_deblur.demo.example_photos import EXAMPLE_BLURRY
 from keras_attn_deblur.demo.example_photos import EXAMPLE_SHARP
 from keras_attn_deblur.inference import DEFAULT_MEMORY_BUDGET_MB
 from keras_attn_deblur.inference import Deblurrer
+from keras_attn_deblur.inference.deblurrer import as_deblurrer
 from keras_attn_deblur.io.convert import samples_to_float_rgb
 from keras_attn_deblur.io.decode import ImageReadError
 from keras_attn_deblur.io.decode import image_size
@@ -288,8 +289,7 @@ def _uploaded_file(image, payload):
 
 
 def _as_deblurrer(model):
-    if isinstance(model, Deblurrer):
-        return model
+    """A `Deblurrer` of a model handle (loaded as `attn-deblur --model` loads it), or as given."""
     if isinstance(model, (str, os.PathLike)):
         import keras
 
@@ -299,7 +299,7 @@ def _as_deblurrer(model):
         handle = os.fspath(model)
         model_class = keras.Model if handle.lower().endswith(".keras") else AttnDeblurNet
         model = resolve.from_pretrained(model_class, handle)
-    return Deblurrer(model)
+    return as_deblurrer(model, {})
 
 
 def _tile_order(choice):
