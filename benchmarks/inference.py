@@ -9,8 +9,9 @@ convolution so that the network is not the identity):
    (`keras.ops.conv`), in float32 and bfloat16, best of 3, measured before
    and after the rows (the faster op and run is the peak);
 2. `deblur` on 256 x 256, 1280 x 720 and 3840 x 2160 (tiled, tile size
-   chosen from the default memory budget) in float32 and bfloat16, and a
-   24-megapixel photo (6000 x 4000, tiled, bfloat16): milliseconds per
+   chosen from the default memory budget) in float32, bfloat16 and int8
+   (the int8 rows only for a model with an int8 build: `--model patent`),
+   and a 24-megapixel photo (6000 x 4000, tiled, bfloat16): milliseconds per
    megapixel of the image, achieved GFLOP/s (FLOPs per pixel = 2 x
    `model.multiply_adds_per_pixel()`, counted from the model, over the
    image's pixels, so padding and tile overlaps count against it), the
@@ -19,7 +20,8 @@ convolution so that the network is not the identity):
 3. on a real photo (a GoPro frame pair from ../shared/data when present: 11
    consecutive 240 fps frames averaged, the middle frame sharp; else a
    generated picture): the PSNR change from float32 to bfloat16, between the
-   two outputs and against the sharp frame;
+   two outputs and against the sharp frame; the same for int8 when the
+   model has an int8 build;
 4. tiled vs whole image with the same network on that photo resized to
    3840 x 2160 (4K): the PSNR between them and the largest difference
    farther than the overlap from any seam, with the default overlap (32) and
@@ -40,6 +42,7 @@ How to run:
     KERAS_BACKEND=jax python benchmarks/inference.py --backend-note "JAX 0.10, CPU"
     KERAS_BACKEND=tensorflow python benchmarks/inference.py --quick   # smoke run, small sizes
     KERAS_BACKEND=tensorflow python benchmarks/inference.py --part quality --model patent
+    KERAS_BACKEND=tensorflow python benchmarks/inference.py --part speed --model patent --rows 1280x720
 """
 
 import argparse
@@ -68,6 +71,9 @@ FULL_ROWS = (
     ("1280x720", 720, 1280, "bfloat16", {}),
     ("3840x2160 (4K), tiled", 2160, 3840, "bfloat16", {}),
     ("6000x4000 (24 MP), tiled", 4000, 6000, "bfloat16", {}),
+    ("256x256", 256, 256, "int8", {}),
+    ("1280x720", 720, 1280, "int8", {}),
+    ("3840x2160 (4K), tiled", 2160, 3840, "int8", {}),
 )
 # A smoke run: small sizes; a small memory budget forces tiling.
 QUICK_ROWS = (
@@ -78,6 +84,8 @@ QUICK_ROWS = (
     ("256x144", 144, 256, "bfloat16", {}),
     ("512x288, tiled", 288, 512, "bfloat16", {"memory_budget_mb": 48}),
     ("900x600, tiled", 600, 900, "bfloat16", {"memory_budget_mb": 48}),
+    ("256x144", 144, 256, "int8", {}),
+    ("512x288, tiled", 288, 512, "int8", {"memory_budget_mb": 48}),
 )
 PHOTO_SIZES = {"full": (720, 1280), "quick": (144, 256)}
 TILING_SIZES = {"full": (2160, 3840), "quick": (288, 512)}
@@ -212,17 +220,29 @@ def measure_precision(height, width, model=None):
 
     model = _load_model(model)
     photo = _photo(height, width)
+    precisions = ("float32", "bfloat16") + (("int8",) if _has_int8_build(model) else ())
     outputs = {
         precision: inference.deblur(model, photo, precision=precision) / 255.0
-        for precision in ("float32", "bfloat16")
+        for precision in precisions
     }
     result = {"between": _psnr(outputs["float32"], outputs["bfloat16"])}
+    if "int8" in outputs:
+        result["between_int8"] = _psnr(outputs["float32"], outputs["int8"])
     if _has_gopro() and (height, width) == (720, 1280):
         blurry, sharp = (image / 255.0 for image in _gopro_pair())
         result["input"] = _psnr(sharp, blurry)
         for precision, output in outputs.items():
             result[precision] = _psnr(sharp, output)
     return result
+
+
+def _has_int8_build(model):
+    from keras_attn_deblur.inference import int8
+
+    try:
+        return int8.find_int8_build(model) is not None
+    except ImportError:
+        return False
 
 
 def measure_tiling(height, width, tile_size=None, model=None):
@@ -280,6 +300,8 @@ def _child(spec):
         return measure_row(**spec)
     if kind == "precision":
         return measure_precision(**spec)
+    if kind == "has_int8":
+        return _has_int8_build(_load_model(spec["model"]))
     if kind == "tiling":
         return measure_tiling(**spec)
     raise ValueError(f"Unknown measurement {kind!r}")
@@ -304,6 +326,10 @@ def main():
         "--model", default=None,
         help="a trained model (preset with bundled weights, folder, .keras file); "
         "default: the SPEC network with random weights",
+    )
+    parser.add_argument(
+        "--rows", nargs="+", default=None, metavar="LABEL",
+        help="only the speed rows whose input label starts with one of these, e.g. 1280x720",
     )
     parser.add_argument("--backend-note", default="", help="free text added to the header")
     parser.add_argument("--matmul-size", type=int, default=None, help="n of the peak matmul")
@@ -336,8 +362,13 @@ def main():
 
 def report_speed(args):
     rows = QUICK_ROWS if args.quick else FULL_ROWS
+    if args.rows:
+        rows = tuple(row for row in rows if row[0].startswith(tuple(args.rows)))
     matmul_size = args.matmul_size or (1024 if args.quick else 4096)
     peaks = [run_child({"kind": "peak", "size": matmul_size})]
+    if not run_child({"kind": "has_int8", "model": args.model}):
+        print("(no int8 rows: the model has no int8 build; --model patent has one)")
+        rows = tuple(row for row in rows if row[3] != "int8")
     results = []
     for label, height, width, precision, options in rows:
         row = run_child({
@@ -372,13 +403,22 @@ def report_speed(args):
         print(
             f"| {label} | {precision} | {row['tiles']} ({row['tile']}) | "
             f"{milliseconds_per_megapixel:,.0f} | {row['seconds']:.1f} | {achieved:.0f} | "
-            f"{100 * achieved / peak[precision]:.0f}% | {row['peak_rss_mib'] / 1024:.2f} GB |"
+            f"{_fraction(achieved, peak.get(precision))} | {row['peak_rss_mib'] / 1024:.2f} GB |"
         )
+    print("(int8: no int8 peak is measured; its GFLOP/s count the float FLOPs of the network)")
     print()
     for label, _, _, precision, _ in results:
-        if precision == "float32" and (label, "bfloat16") in speed:
-            ratio = speed[(label, "float32")] / speed[(label, "bfloat16")]
-            print(f"bfloat16 speed-up, {label}: x{ratio:.2f}")
+        for faster in ("bfloat16", "int8"):
+            if precision == "float32" and (label, faster) in speed:
+                ratio = speed[(label, "float32")] / speed[(label, faster)]
+                print(f"{faster} speed-up over float32, {label}: x{ratio:.2f}")
+        if precision == "bfloat16" and (label, "int8") in speed:
+            ratio = speed[(label, "bfloat16")] / speed[(label, "int8")]
+            print(f"int8 speed-up over bfloat16, {label}: x{ratio:.2f}")
+
+
+def _fraction(achieved, peak):
+    return f"{100 * achieved / peak:.0f}%" if peak else "–"
 
 
 def report_quality(args, photo_size, tiling_size):
@@ -397,6 +437,17 @@ def report_quality(args, photo_size, tiling_size):
             f"{change['bfloat16'] - change['float32']:+.3f} dB)"
         )
     print(line, flush=True)
+    if "between_int8" in change:
+        line = (
+            f"PSNR(int8 output, float32 output) on the {width}x{height} photo: "
+            f"{change['between_int8']:.1f} dB"
+        )
+        if "int8" in change:
+            line += (
+                f"; PSNR to the sharp middle frame: int8 {change['int8']:.2f} dB (change "
+                f"{change['int8'] - change['float32']:+.3f} dB)"
+            )
+        print(line, flush=True)
 
     height, width = tiling_size
     tiling = run_child({

@@ -407,6 +407,8 @@ def main(argv=None):
         plot_curve(run["log"], args.plot, f"{title}; {validation_words(crop, val_set)}",
                    input_psnr, run["loss"])  # fmt: skip
     print(f"bundled model written to '{output}'; training curve '{args.plot}'")
+    print("now rebuild its int8 build, which is of the old weights until then (a test checks): "
+          "KERAS_BACKEND=tensorflow python release/build_int8.py")  # fmt: skip
     return 0
 
 

@@ -27,7 +27,7 @@ LAYERS = (
     ("data",),
     ("inference",),
     ("distribute", "evaluation", "training", "jax_training"),
-    ("export", "visualize", "demo"),
+    ("export", "quantization", "visualize", "demo"),
     ("cli",),
     ("__main__",),
 )

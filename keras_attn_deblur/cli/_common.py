@@ -19,7 +19,7 @@ MODEL_HELP = (
     "the model: a preset name (patent, lite; untrained unless weights are bundled), "
     "a folder written by save_pretrained, a .keras file, or a Hub repo id 'org/name'"
 )
-_PRECISIONS = ("auto", "float32", "bfloat16")
+_PRECISIONS = ("auto", "float32", "bfloat16", "int8")
 
 
 class CommandError(Exception):
@@ -86,8 +86,15 @@ def add_inference_options(parser):
     group.add_argument(
         "--precision", choices=_PRECISIONS, default="auto",
         help="compute precision (default: auto, a bfloat16 model such as the bundled one runs "
-        "in bfloat16 where the CPU has AMX or AVX-512 BF16 or the GPU computes it natively, "
-        "else in float32; a float32 model stays float32)",
+        "in bfloat16 where the CPU has AMX or the GPU computes it natively, else in its int8 "
+        "build where the CPU has VNNI and the weights have one, else in bfloat16 with AVX-512 "
+        "BF16, else float32; a float32 model stays float32). int8: the weights' int8 build, "
+        "through ONNX Runtime",
+    )
+    group.add_argument(
+        "--int8-model", default=None, metavar="FILE",
+        help="the model's int8 build for --precision int8, from `export M.int8.onnx "
+        "--quantize int8` (default: the one shipped with the bundled weights)",
     )
     group.add_argument(
         "--memory-budget", type=positive_float, default=None, metavar="MB",
@@ -121,6 +128,7 @@ def make_deblurrer(model, args):
         ensemble=args.ensemble,
         memory_budget_mb=args.memory_budget,
         progress=not getattr(args, "quiet", True),
+        int8_model=args.int8_model,
     )
     if args.verbose:
         print(f"{PROG}: precision {deblurrer.precision_choice}", file=sys.stderr, flush=True)

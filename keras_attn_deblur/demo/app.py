@@ -57,7 +57,7 @@ BYTES_PER_PIXEL = 64
 # Visitors waiting for their turn; more are turned away until one is served.
 QUEUE_SIZE = 16
 TILE_SIZES = ("auto", "256", "512", "1024")
-PRECISIONS = ("auto", "float32", "bfloat16")
+PRECISIONS = ("auto", "float32", "bfloat16", "int8")
 # Formats every browser displays: the slider shows the upload and the restored file
 # themselves; other formats (TIFF, ...) are shown as 8-bit PNG pictures.
 BROWSER_FORMATS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")

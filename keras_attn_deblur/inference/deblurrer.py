@@ -40,7 +40,8 @@ import weakref
 import numpy as np
 from PIL import Image
 
-from keras_attn_deblur._utils import machine
+from keras_attn_deblur.inference import int8
+from keras_attn_deblur.inference.precision import choose_precision
 from keras_attn_deblur.inference.progress import ProgressLine
 from keras_attn_deblur.hub import safety
 from keras_attn_deblur.inference.tiling import DEFAULT_TILE_OVERLAP
@@ -61,7 +62,7 @@ from keras_attn_deblur.models.precision import with_dtype
 
 _FLOAT_DTYPES = (np.dtype("float16"), np.dtype("float32"), np.dtype("float64"))
 # The `precision` values of `Deblurrer`: float16 is for GPUs and training only.
-_PRECISIONS = ("auto", None, "float32", "bfloat16", "mixed_bfloat16")
+_PRECISIONS = ("auto", None, "float32", "bfloat16", "mixed_bfloat16", "int8")
 # With `progress=True`, an image shows the progress line of its tiles once it
 # has taken this long.
 PROGRESS_AFTER_SECONDS = 3.0
@@ -98,7 +99,8 @@ class Deblurrer:
             equal the whole-image output away from the seams up to float
             rounding; the default already stays within 1/255 everywhere.
             Defaults to `32`.
-        precision: `"auto"`, `None`, `"float32"` or `"bfloat16"`. Run a
+        precision: `"auto"`, `None`, `"float32"`, `"bfloat16"` or
+            `"int8"`. Run a
             copy of the model rebuilt with the `"float32"` or
             `"mixed_bfloat16"` dtype policy and the same weights (built once
             per model, then cached). `None` runs the model as it is.
@@ -106,12 +108,24 @@ class Deblurrer:
             machine without going below the model's own precision (see
             `choose_precision`): a model that computes in bfloat16 (the
             bundled weights do) runs in bfloat16 where the CPU has AMX or
-            AVX-512 BF16 or the GPU computes it natively (compute
-            capability 8.0 and later, TPUs), and in float32 elsewhere,
+            the GPU computes it natively (compute capability 8.0 and
+            later, TPUs); on a CPU with int8 dot-product units (AVX-512
+            VNNI, AVX-VNNI, AMX-INT8) and no AMX, in its int8 build when
+            it has one (the bundled weights do: 2.5x float32 and 1.4x
+            bfloat16 on AVX-512 BF16 + VNNI, within the fidelity gate);
+            else in bfloat16 with AVX-512 BF16, and in float32 elsewhere,
             where bfloat16 is emulated and no faster (within 10% on an
-            AVX2-only CPU, measured) but less precise; a float32 model
-            stays float32. `precision_choice` says what was chosen and why.
-            Defaults to `"auto"`.
+            AVX2-only CPU, measured) but less precise. A float32 model
+            stays float32. `"int8"` runs the int8 build of the model's
+            weights (`int8_model`, or the one shipped with the bundled
+            weights) through ONNX Runtime, tiled like the others.
+            `precision_choice` says what was chosen and why. Defaults to
+            `"auto"`.
+        int8_model: str, path or `None`. The int8 build to run with
+            `precision="int8"`, written by `attn-deblur export
+            M.int8.onnx --model M --quantize int8`; it must be of the
+            model's weights; other precisions ignore it. Defaults to
+            `None`: the build shipped with the bundled weights.
         ensemble: bool. Flip self-ensemble: restore the image as it is,
             flipped left-right, upside down, and both, flip the results back
             and average them; 4 times the compute. Defaults to `False`.
@@ -156,6 +170,7 @@ class Deblurrer:
         memory_budget_mb=None,
         batch_size=1,
         progress=False,
+        int8_model=None,
     ):
         if not hasattr(model, "predict_on_batch"):
             raise TypeError(
@@ -185,15 +200,29 @@ class Deblurrer:
         self.memory_budget_mb = memory_budget_mb
         self.batch_size = batch_size
         self.progress = progress
+        self.int8_model = int8_model
         if precision == "auto":
-            self._run_precision, reason = choose_precision(model)
+            self._run_precision, reason = choose_precision(model, int8_model)
             reason = f"auto: {reason}"
         else:
             self._run_precision = precision
             reason = "the model's own" if precision is None else f"precision={precision!r}"
-        self.network = _model_for_precision(model, self._run_precision)
+        if self._run_precision == "int8":
+            build = int8.find_int8_build(model, int8_model)
+            if build is None:
+                raise ValueError(
+                    f"precision='int8' needs an int8 build of the model '{model.name}', and "
+                    "only the bundled weights ship with one. Build it with `attn-deblur export "
+                    "M.int8.onnx --model M --quantize int8` and pass int8_model='M.int8.onnx' "
+                    "(--int8-model)."
+                )
+            self.network = int8.Int8Network(build)
+            computes = "int8"
+        else:
+            self.network = _model_for_precision(model, self._run_precision)
+            computes = self.network.dtype_policy.compute_dtype
         #: What the network computes in and why, e.g. "float32 (auto: ...)".
-        self.precision_choice = f"{self.network.dtype_policy.compute_dtype} ({reason})"
+        self.precision_choice = f"{computes} ({reason})"
         self._flips = _FLIPS if ensemble else _FLIPS[:1]
         self._bytes_per_tile_pixel = activation_bytes_per_pixel(model) * batch_size
 
@@ -207,6 +236,7 @@ class Deblurrer:
             "memory_budget_mb": self.memory_budget_mb,
             "batch_size": self.batch_size,
             "progress": self.progress,
+            "int8_model": self.int8_model,
         }
 
     def __repr__(self):
@@ -285,8 +315,10 @@ class Deblurrer:
         Alpha is copied untouched. `name` (a file name) labels the progress
         line; it defaults to the image size.
         """
-        # The weights as they are now (a copy made under `precision` is refreshed).
-        self.network = _model_for_precision(self.model, self._run_precision)
+        # The weights as they are now (a copy made under `precision` is refreshed);
+        # an int8 build is of the weights it was built from.
+        if self._run_precision != "int8":
+            self.network = _model_for_precision(self.model, self._run_precision)
         squeeze = samples.ndim == 2
         if squeeze:
             samples = samples[:, :, None]
@@ -403,55 +435,6 @@ def _model_for_precision(model, precision):
     else:
         copies[policy].set_weights(model.get_weights())
     return copies[policy]
-
-
-def choose_precision(model):
-    """What `precision="auto"` runs `model` in on this machine: `(precision, reason)`.
-
-    The fastest precision that does not go below the model's own: bfloat16
-    pays only where the hardware computes it natively (about 4x with AMX);
-    elsewhere oneDNN and XLA emulate it with float32 arithmetic and
-    conversions, and it is no faster than float32 (within 10% either way on
-    an AVX2-only AMD EPYC, TensorFlow and JAX, measured in the README) while
-    it rounds every activation to 8 bits of mantissa.
-
-    - A model computing in float32 (or float64) runs as it is (`None`): it
-      is never lowered to bfloat16 behind its user's back.
-    - A model computing in bfloat16 or float16 (the bundled weights are
-      `mixed_bfloat16`) on the CPU: `"bfloat16"` where the CPU has AMX or
-      AVX-512 BF16 (Intel Xeon from Sapphire Rapids / Cooper Lake, AMD Zen
-      4 and later), `"float32"` elsewhere (AVX2 only, Arm).
-    - On a GPU: the model's own (`None`) where it computes bfloat16
-      natively (compute capability 8.0, Ampere, and later) or the model is
-      float16; `"float32"` for a bfloat16 model on an older GPU. On a TPU:
-      `"bfloat16"`.
-
-    Args:
-        model: `keras.Model`. The network.
-
-    Returns:
-        `(precision, reason)`: a `precision` value of `Deblurrer` (`None`,
-        `"float32"` or `"bfloat16"`) and why, in words.
-    """
-    computes = model.dtype_policy.compute_dtype
-    device = machine.accelerator()
-    units = machine.bfloat16_units() if device is None else ()
-    if computes not in ("bfloat16", "float16"):
-        hint = f"; precision='bfloat16' may be faster on this CPU's {units[0]}" if units else ""
-        return None, f"the model computes in {computes}{hint}"
-    if device is None:
-        if units:
-            return "bfloat16", f"this CPU has {' and '.join(units)}"
-        return "float32", (
-            f"this CPU ({machine.cpu_info()[0]}) has no AMX or AVX-512 BF16, "
-            "so bfloat16 would be emulated, no faster than float32 and less precise"
-        )
-    kind, native_bfloat16 = device
-    if kind == "TPU":
-        return "bfloat16", "a TPU computes bfloat16 natively"
-    if native_bfloat16 or computes == "float16":
-        return None, f"the model's {computes}, which the {kind} computes natively"
-    return "float32", f"the {kind} has no bfloat16 units (compute capability below 8.0)"
 
 
 def _flip(tile, flip):
