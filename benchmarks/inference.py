@@ -363,7 +363,11 @@ def main():
 def report_speed(args):
     rows = QUICK_ROWS if args.quick else FULL_ROWS
     if args.rows:
+        labels = sorted({row[0] for row in rows})
         rows = tuple(row for row in rows if row[0].startswith(tuple(args.rows)))
+        if not rows:
+            raise SystemExit(f"inference: error: --rows {' '.join(args.rows)} matches no row; "
+                             f"the rows are {', '.join(labels)} (separate several by spaces)")
     matmul_size = args.matmul_size or (1024 if args.quick else 4096)
     peaks = [run_child({"kind": "peak", "size": matmul_size})]
     if not run_child({"kind": "has_int8", "model": args.model}):

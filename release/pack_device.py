@@ -12,8 +12,11 @@ Writes the ignored folder `.device/`:
                     (manylinux x86-64); the device has JAX, NumPy, Pillow,
                     h5py, jinja2 and huggingface_hub but not these
     wheels-local/   the compiled ones (optree) for this Python, for the rehearsal
-    frames/         GoPro GOPR0477_11_00 frames 1-200, byte for byte (CC BY 4.0);
-                    frames 201-299 stay home for validation
+    frames/         GoPro GOPR0477_11_00 frames 1-200 (CC BY 4.0), re-encoded as
+                    JPEG q90 4:4:4 (about 48 dB from the q95 originals, 30 % fewer
+                    bytes, so that the shipped int8 build leaves photos room;
+                    `--frame-quality 0` copies them byte for byte); frames
+                    201-299 stay home for validation
     photos/         the sharp training photos of every source folder in turn,
                     scaled down to at most 768 px on their longer side and turned
                     landscape (JPEG q90), as many as the travel limit leaves room
@@ -49,6 +52,7 @@ from PIL import Image
 
 from keras_attn_deblur import data
 from keras_attn_deblur.data import IMAGE_EXTENSIONS
+from keras_attn_deblur.inference.int8 import INT8_FILE_NAME
 
 import device_sources  # release/, this script's folder: how the device reads the pack
 
@@ -70,6 +74,11 @@ def build_parser():
     )  # fmt: skip
     parser.add_argument("--train-frames", type=int, default=200,
                         help="the first N frames train; the rest stay home for validation")  # fmt: skip
+    parser.add_argument(
+        "--frame-quality", type=int, default=90,
+        help="re-encode the frames as JPEG of this quality, 4:4:4 (90); 0 copies them byte "
+        "for byte",
+    )  # fmt: skip
     parser.add_argument("--photos", default=os.path.join(SHARED, "train_photos"))
     parser.add_argument("--kernel-files", default=os.path.join(SHARED, "kernels"))
     parser.add_argument("--photo-side", type=int, default=768,
@@ -158,7 +167,10 @@ def download_wheels(folder, device):
     return sorted(os.listdir(folder))
 
 
-def copy_frames(source, count, folder):
+def copy_frames(source, count, folder, quality):
+    """The first `count` frames into `folder`, byte for byte (`quality` 0) or re-encoded
+    as JPEG 4:4:4 of that quality; returns their names and the mean PSNR (dB) of the
+    re-encoding against the originals (None when copied)."""
     frames = sorted(
         name for name in os.listdir(source) if name.lower().endswith((".jpg", ".jpeg", ".png"))
     ) if os.path.isdir(source) else []  # fmt: skip
@@ -166,9 +178,21 @@ def copy_frames(source, count, folder):
         _fail(f"'{source}' holds {len(frames)} frames; need more than --train-frames {count} "
               "so that the rest stay home for validation")  # fmt: skip
     os.makedirs(folder)
+    names, psnrs = [], []
     for name in frames[:count]:
-        shutil.copyfile(os.path.join(source, name), os.path.join(folder, name))
-    return frames[:count]
+        if not quality:
+            shutil.copyfile(os.path.join(source, name), os.path.join(folder, name))
+            names.append(name)
+            continue
+        with Image.open(os.path.join(source, name)) as image:
+            original = np.asarray(image.convert("RGB"))
+        names.append(os.path.splitext(name)[0] + ".jpg")
+        Image.fromarray(original).save(os.path.join(folder, names[-1]), "JPEG",
+                                       quality=quality, subsampling=0)  # fmt: skip
+        with Image.open(os.path.join(folder, names[-1])) as image:
+            error = np.mean((np.asarray(image, np.float64) - original) ** 2)
+        psnrs.append(10 * np.log10(255.0**2 / max(error, 1e-10)))
+    return names, (round(float(np.mean(psnrs)), 2) if psnrs else None)
 
 
 def write_kernels(path, count, size, kernel_files, seed):
@@ -251,8 +275,8 @@ def write_photos(source, folder, side, quality, min_side, budget, max_photos):
 
 
 def copy_init(model_folder, folder):
-    """A returned model folder into `folder`: its small files as they are, its weights
-    packed (`device_sources.pack_weights`), the `train_log.json` beside it (its run's
+    """A returned model folder into `folder`: its small files as they are (not an int8
+    build: it belongs to the weights training will change), its weights packed (`device_sources.pack_weights`), the `train_log.json` beside it (its run's
     schedule position) and `source.json` (the folder's path, for the budget's chain)."""
     weights = os.path.join(model_folder, "model.weights.h5")
     if not (os.path.isfile(weights) and os.path.isfile(os.path.join(model_folder, "config.json"))):
@@ -261,7 +285,7 @@ def copy_init(model_folder, folder):
     os.makedirs(folder)
     for name in sorted(os.listdir(model_folder)):
         path = os.path.join(model_folder, name)
-        if os.path.isfile(path) and name != "model.weights.h5":
+        if os.path.isfile(path) and name not in ("model.weights.h5", INT8_FILE_NAME):
             shutil.copyfile(path, os.path.join(folder, name))
     packed_bytes = device_sources.pack_weights(
         weights, os.path.join(folder, device_sources.PACKED_WEIGHTS)
@@ -299,7 +323,8 @@ def main(argv=None):
     for name in set(local_wheels) & set(wheels):  # pure-Python wheels: one copy is enough
         os.remove(os.path.join(output, "wheels-local", name))
     local_wheels = sorted(set(local_wheels) - set(wheels))
-    frames = copy_frames(args.frames, args.train_frames, os.path.join(output, "frames"))
+    frames, frame_psnr = copy_frames(args.frames, args.train_frames,
+                                     os.path.join(output, "frames"), args.frame_quality)  # fmt: skip
     kernel_count, real_kernels = write_kernels(
         os.path.join(output, "kernels.npz"), args.kernel_count, args.kernel_size,
         args.kernel_files, args.seed,
@@ -321,7 +346,8 @@ def main(argv=None):
     )  # fmt: skip
     manifest = {
         "frames": len(frames), "frame_names": [frames[0], frames[-1]],
-        "frames_dropped_for_init": dropped,
+        "frames_dropped_for_init": dropped, "frame_quality": args.frame_quality or None,
+        "frame_psnr_to_originals": frame_psnr,
         "frames_source": "GoPro GOPRO_Large train/GOPR0477_11_00 (Nah et al. 2017), CC BY 4.0",
         "photos": len(photos), "photo_side": args.photo_side,
         "photo_quality": args.photo_quality, "photo_sizes": photo_sizes,
@@ -341,7 +367,8 @@ def main(argv=None):
     print(f"{'what travels':<34}{'MiB':>8}")
     print(f"{'tracked files':<34}{sizes['tracked'] / MIB:>8.2f}")
     print(f"{'untracked, not ignored':<34}{sizes['untracked'] / MIB:>8.2f}")
-    details = {"frames": f"frames ({len(frames)}" + (f", {dropped} left out)" if dropped else ")"),
+    details = {"frames": f"frames ({len(frames)}" + (f", {dropped} left out" if dropped else "")
+               + (f", q{args.frame_quality})" if args.frame_quality else ")"),
                "photos": f"photos ({len(photos)})", "kernels.npz": f"kernels.npz ({kernel_count})",
                "init": "init (weights packed)"}  # fmt: skip
     for name, size in parts.items():
