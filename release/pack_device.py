@@ -50,7 +50,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from keras_attn_deblur import data
+from keras_attn_deblur import data, metrics
 from keras_attn_deblur.data import IMAGE_EXTENSIONS
 from keras_attn_deblur.inference.int8 import INT8_FILE_NAME
 
@@ -190,8 +190,7 @@ def copy_frames(source, count, folder, quality):
         Image.fromarray(original).save(os.path.join(folder, names[-1]), "JPEG",
                                        quality=quality, subsampling=0)  # fmt: skip
         with Image.open(os.path.join(folder, names[-1])) as image:
-            error = np.mean((np.asarray(image, np.float64) - original) ** 2)
-        psnrs.append(10 * np.log10(255.0**2 / max(error, 1e-10)))
+            psnrs.append(float(metrics.psnr(original, np.asarray(image), max_val=255.0)))
     return names, (round(float(np.mean(psnrs)), 2) if psnrs else None)
 
 
@@ -276,7 +275,8 @@ def write_photos(source, folder, side, quality, min_side, budget, max_photos):
 
 def copy_init(model_folder, folder):
     """A returned model folder into `folder`: its small files as they are (not an int8
-    build: it belongs to the weights training will change), its weights packed (`device_sources.pack_weights`), the `train_log.json` beside it (its run's
+    build: it belongs to the weights training will change), its weights packed
+    (`device_sources.pack_weights`), the `train_log.json` beside it (its run's
     schedule position) and `source.json` (the folder's path, for the budget's chain)."""
     weights = os.path.join(model_folder, "model.weights.h5")
     if not (os.path.isfile(weights) and os.path.isfile(os.path.join(model_folder, "config.json"))):
