@@ -14,7 +14,7 @@ window): `save_state` writes everything the step carries (parameters,
 optimizer moments and iteration count, the synthesizer's random state) to
 one `.npz`, `load_state` puts it back, and `enable_compilation_cache` keeps
 the compiled step on disk so that the next process does not compile again.
-`compile_all` compiles several candidate configurations at once and
+`compile_all` compiles several candidate configurations in turn and
 `seconds_per_step` times each without touching its state; `rematerialized`
 makes a copy of a model that recomputes chosen layers' activations in the
 backward pass (less memory, more arithmetic).
@@ -40,7 +40,6 @@ trainer.save_state("state.npz", step=1000)   # and, in the next process: load_st
 ```
 """
 
-import concurrent.futures
 import json
 import os
 import time
@@ -234,6 +233,11 @@ class SynthesisTrainer:
         self.cache_counts = cache_counts
         self.memory = _memory_analysis(compiled)
 
+    @property
+    def compiled(self):
+        """Whether the step is compiled (`compile`, `compile_all` or the first `step`)."""
+        return self._compiled is not None
+
     def step(self, sources, learning_rate):
         """One training step (asynchronous: the returned metrics are device arrays)."""
         if self._compiled is None:
@@ -342,37 +346,40 @@ class SynthesisTrainer:
         return self.model
 
 
-def compile_all(trainers, sources):
-    """Compiles the steps of several trainers (candidate configurations) at once.
+def compile_all(trainers, sources, deadline=None):
+    """Compiles the steps of several trainers (candidate configurations), one after another.
 
-    Each step is traced and lowered in turn (Python), then all are compiled
-    in parallel threads (XLA releases the GIL), so that trying candidates
-    costs about one compilation of wall time where the machine has cores to
-    spare. Sets each trainer's `compile_seconds` (its lowering plus its own
-    compilation), `memory` and `cache_counts` (the persistent-cache hits and
-    misses during the compilations of this call, shared by all of them).
+    One at a time on purpose: XLA's GPU compiler times kernels on the device
+    while it compiles (autotuning), and compilations in parallel threads can
+    deadlock there (an H200 window of 2026-12-04 spent its whole 600-second
+    call in three parallel compilations). With the persistent compilation
+    cache, a candidate compiled by an earlier call costs a few seconds.
+    Sets each compiled trainer's `compile_seconds` (its lowering plus its
+    compilation), `memory` and `cache_counts` (its persistent-cache hits and
+    misses).
+
+    Args:
+        trainers: `SynthesisTrainer`s, in the order to compile them.
+        sources: the device arrays the steps read (`put`).
+        deadline: `time.time()` after which no further trainer is started (the
+            first one always is); `None`: no limit.
 
     Returns:
-        The trainers' memory analyses, in order (dicts of bytes, or `None`).
+        The trainers' memory analyses, in order (dicts of bytes, or `None`
+        where XLA reports none); a trainer left out by `deadline` stays
+        uncompiled (`compiled` false) and gives `None`.
     """
-    before = compilation_cache_counts()
-    lowered = [trainer._lower(sources) for trainer in trainers]
-
-    def compile_one(pair):
+    for index, trainer in enumerate(trainers):
+        if index and deadline is not None and time.time() >= deadline:
+            break
+        before = compilation_cache_counts()
+        lowered, seconds = trainer._lower(sources)
         started = time.perf_counter()
-        compiled = pair[0].compile()
-        return compiled, pair[1] + time.perf_counter() - started
-
-    if len(lowered) == 1:
-        results = [compile_one(lowered[0])]
-    else:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(lowered)) as pool:
-            results = list(pool.map(compile_one, lowered))
-    after = compilation_cache_counts()
-    counts = {key: after[key] - before[key] for key in after}
-    for trainer, (compiled, seconds) in zip(trainers, results):
-        trainer._compiled_from(compiled, seconds, counts)
-    return [trainer.memory for trainer in trainers]
+        compiled = lowered.compile()
+        seconds += time.perf_counter() - started
+        after = compilation_cache_counts()
+        trainer._compiled_from(compiled, seconds, {key: after[key] - before[key] for key in after})
+    return [trainer.memory if trainer.compiled else None for trainer in trainers]
 
 
 def _mean_psnr(sharp, image):

@@ -38,7 +38,8 @@ TIMES = {
     "load": 25,  # wheels, JAX, sources into device memory, weights (run 1: 23.3 s)
     "compile": 90,  # the step's first compilation, autotuning included (run 1: 89.4 s)
     "compile_cached": 20,  # estimate: tracing and lowering, the step read from the cache
-    "candidate": 15,  # estimate: each extra candidate compiled in parallel, and timed
+    "candidates": 150,  # --candidates-seconds: candidates compiled one by one (~85 s each
+    # on the H200 of 2026-12-04; three in parallel threads hung there for the whole call)
     "finish": 35,  # estimate: the last save, the inference timing, exit, and a margin
     "gap": 20,  # estimate: $OUT back, the caller's turn, the tree carried again
     "reserve": 15,  # never planned: rounding and the tool's own transfers
@@ -81,7 +82,7 @@ def plan_calls(used, *, warm=False, init=False, measure_candidates=False, total=
     while True:
         compile_seconds = TIMES["compile_cached"] if resume else TIMES["compile"]
         if first and measure_candidates:
-            compile_seconds += 2 * TIMES["candidate"]
+            compile_seconds += TIMES["candidates"]
         timeout = min(COMMAND_LIMIT_S, int(left - TIMES["reserve"]))
         deadline = timeout - TIMES["finish"]
         train = deadline - TIMES["load"] - compile_seconds
@@ -132,6 +133,10 @@ def main(argv=None):
         print(f"  does: {call['does']}; trains ~{call['train_seconds']:.0f} s")
     print(f"\nthen: give_back. In all ~{sum(call['train_seconds'] for call in calls):.0f} s of "
           "training. After each call, copy its files to out/device-N/.")
+    print("If a call exits 4 (its watchdog: no training step 360 s after its start, the log's "
+          "'status' names the phase), its weights are those it started from: ask status and "
+          "plan again with the time left ('--used', '--warm' if the machine is held, without "
+          "--measure-candidates).")
     if len(calls) > 1:
         print(f"If the machine went back between calls (status: warm false), the state is "
               "gone: 'python release/pack_device.py --init out/device-1/model', then "

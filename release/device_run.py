@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 import time
 
 import numpy as np
@@ -105,7 +106,7 @@ class RunLog:
         self.write()
 
     def write(self):
-        partial = self.path + ".partial"
+        partial = f"{self.path}.{threading.get_ident()}.partial"  # the watchdog writes too
         with open(partial, "w", encoding="utf-8") as file:
             json.dump(self.record, file, indent=1)
         os.replace(partial, self.path)

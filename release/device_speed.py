@@ -11,7 +11,8 @@ order of a call:
   loss, `PairSynthesizer` with colour and exposure jitter) of the fastest
   candidate `(batch, remat)` whose step XLA's memory analysis says fits in
   `MEMORY_SHARE` of the device's memory: one candidate is halved until it
-  fits; several are compiled in parallel and a few steps of each timed;
+  fits; several are compiled one after another, while the time for
+  candidates lasts, and a few steps of each timed;
 - `measure_inference`: milliseconds per frame of the trained network.
 """
 
@@ -62,11 +63,14 @@ def measure_peak(size):
     return 2 * size**3 / best / 1e12
 
 
-def choose_trainer(models, args, sources, log, candidates):
+def choose_trainer(models, args, sources, log, candidates, candidates_deadline=None):
     """The trainer of the fastest candidate `(batch, remat)` that fits in device memory.
 
     One candidate: its batch, halved until XLA's memory analysis says the step fits (one
-    compile when it does). Several: compiled in parallel, the fitting ones timed.
+    compile when it does). Several: compiled one after another (in parallel they can
+    deadlock in XLA's GPU autotuning) and the fitting ones timed, until `candidates_deadline`
+    (`time.time()`); the ones not reached are logged as skipped. Put the one to fall back on
+    first.
     """
     from keras_attn_deblur.jax_training import compile_all
 
@@ -89,24 +93,31 @@ def choose_trainer(models, args, sources, log, candidates):
                    compile_cache=trainer.cache_counts, device_memory_bytes=limit)  # fmt: skip
         return trainer
     started = time.perf_counter()
-    trainers = [make_trainer(models(remat), args, batch) for batch, remat in candidates]
-    compile_all(trainers, sources)
-    compile_seconds = time.perf_counter() - started
     rows, best = [], None
-    for (batch, remat), trainer in zip(candidates, trainers):
+    for batch, remat in candidates:
+        row = {"batch_size": batch, "remat": remat}
+        rows.append(row)
+        if best is not None and candidates_deadline and time.time() >= candidates_deadline:
+            row["skipped"] = "the time for candidates ran out"
+            print(f"candidate batch {batch}{' remat' if remat else ''}: skipped, the time for "
+                  "candidates ran out", flush=True)  # fmt: skip
+            continue
+        trainer = make_trainer(models(remat), args, batch)
         trainer.remat = remat
-        need = _memory_need(trainer.memory)
-        row = {"batch_size": batch, "remat": remat, "memory_bytes": need, "fits": fits(need),
-               "compile_seconds": round(trainer.compile_seconds, 1)}  # fmt: skip
+        need = _memory_need(compile_all([trainer], sources)[0])
+        row.update(memory_bytes=need, fits=fits(need),
+                   compile_seconds=round(trainer.compile_seconds, 1),
+                   compile_cache=trainer.cache_counts)  # fmt: skip
         if row["fits"]:
             seconds = trainer.seconds_per_step(sources, steps=args.candidate_steps)
             row["patches_per_second"] = round(batch / seconds, 2)
             if best is None or row["patches_per_second"] > best[0]:
                 best = (row["patches_per_second"], trainer)
-        rows.append(row)
         print(f"candidate batch {batch}{' remat' if remat else ''}: " + (
             f"{row['patches_per_second']} patches/s" if row["fits"] else
-            f"does not fit ({need / 2**30:.1f} GiB)"), flush=True)  # fmt: skip
+            f"does not fit ({need / 2**30:.1f} GiB)") +
+            f" (compiled in {row['compile_seconds']} s)", flush=True)  # fmt: skip
+        log.update(candidates=rows)
     log.update(candidates=rows, candidates_seconds=round(time.perf_counter() - started, 1),
                device_memory_bytes=limit)  # fmt: skip
     if best is None:  # none fits: the smallest, halved until it does
@@ -114,7 +125,7 @@ def choose_trainer(models, args, sources, log, candidates):
         return choose_trainer(models, args, sources, log, [(max(1, smallest[0] // 2), True)])
     trainer = best[1]
     log.update(batch_size=trainer.batch_size, remat=trainer.remat,
-               memory_analysis=trainer.memory, compile_seconds=round(compile_seconds, 1),
+               memory_analysis=trainer.memory, compile_seconds=round(trainer.compile_seconds, 1),
                compile_cache=trainer.cache_counts)  # fmt: skip
     return trainer
 

@@ -27,10 +27,14 @@ keeps the run's state, schedule, log and saves.
    batch on the device, with colour and exposure jitter, then forward, PSNR
    loss, gradients, AdamW) for the largest batch up to `--max-batch` that
    XLA's memory analysis says fits; or, with `--measure-candidates`,
-   compiles the candidate configurations (batch sizes, `--remat`) in
-   parallel, times a few steps of each and trains with the fastest (a
-   resumed call reuses the choice). JAX's persistent compilation cache in
-   `<state dir>/jax_cache` serves the next call's compilation.
+   compiles the candidate configurations (batch sizes, `--remat`) one
+   after another for at most `--candidates-seconds`, times a few steps of
+   each and trains with the fastest (a resumed call reuses the choice).
+   JAX's persistent compilation cache in `<state dir>/jax_cache` serves the
+   next call's compilation. A watchdog ends the call (exit 4, the log's
+   `status` naming the phase) if no training step has started
+   `--start-timeout` seconds after the call's start, so that a stuck
+   compilation leaves device time for another call.
 5. Trains until `--deadline` seconds after the call's start: a linear
    warm-up in steps (once per run, not again on `--resume`), then a cosine
    decay by the seconds trained over `--plan-seconds`, the training time of
@@ -109,6 +113,17 @@ def build_parser():
     )  # fmt: skip
     parser.add_argument("--candidate-steps", type=int, default=5, help="timed steps (5)")
     parser.add_argument(
+        "--candidates-seconds", type=float, default=150.0,
+        help="no further candidate is compiled this many seconds after the first one started "
+             "(150; each costs a full compilation, about 80-90 s on an H200, unless cached)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--start-timeout", type=float, default=None,
+        help="end the call (exit 4) if training has not started this many seconds after the "
+             "call's start (360 on the accelerator, none in a rehearsal): a stuck compilation "
+             "leaves device time for another call",
+    )  # fmt: skip
+    parser.add_argument(
         "--time-inference", action="store_true",
         help="at the end, time one 1280x720 frame (a compilation more; skipped with under "
         "60 s left before --timeout-s)",
@@ -161,6 +176,27 @@ def build_parser():
 def _fail(message, code=1):
     print(f"device_train: error: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def start_watchdog(started, timeout, log, exit_code=4):
+    """Ends the process with `exit_code` if `log`'s status is still a phase before training
+    `timeout` seconds after `started` (epoch seconds); returns the daemon thread."""
+    import threading
+
+    def watch():
+        time.sleep(max(0.0, started + timeout - time.time()))
+        status = log.record.get("status")
+        if status in ("starting", "compiling", "measuring candidates"):
+            message = (f"no training step {timeout:g} s after the call's start (still "
+                       f"{status}): the call ends to leave device time; call again without "
+                       "--measure-candidates, or with a smaller --max-batch")  # fmt: skip
+            log.update(status=f"stopped by the watchdog while {status}", watchdog=message)
+            print(f"device_train: error: {message}", file=sys.stderr, flush=True)
+            os._exit(exit_code)
+
+    thread = threading.Thread(target=watch, name="start-watchdog", daemon=True)
+    thread.start()
+    return thread
 
 
 def parse_candidates(text, max_batch):
@@ -273,6 +309,11 @@ def main(argv=None):
         device_time={"used_before": used, "source": used_source, "total": args.budget_total,
                      "deadline": deadline_seconds},
     )  # fmt: skip
+    start_timeout = args.start_timeout
+    if start_timeout is None and not args.rehearse:
+        start_timeout = 360.0
+    if start_timeout:
+        start_watchdog(started, start_timeout, log)
     # Seconds since the call's start (wheels, Python, flags check, imports), then per phase.
     timing = {"imports": round(time.time() - started, 1)}
     phase = time.time()
@@ -339,7 +380,9 @@ def main(argv=None):
         candidates = [tuple(run.fixed["candidate"])]
     elif candidates is None:
         candidates = [(args.max_batch, args.remat)]
-    trainer = choose_trainer(models, args, sources, log, candidates)
+    log.update(status="measuring candidates" if len(candidates) > 1 else "compiling")
+    trainer = choose_trainer(models, args, sources, log, candidates,
+                             candidates_deadline=time.time() + args.candidates_seconds)  # fmt: skip
     batch = trainer.batch_size
     run.fixed["candidate"] = [batch, trainer.remat]
     if args.resume:

@@ -235,6 +235,44 @@ def test_candidates_are_timed_and_the_resumed_call_keeps_the_choice(two_calls):
     assert (first["batch_size"], first["remat"]) == (fastest["batch_size"], fastest["remat"])
     assert (second["batch_size"], second["remat"]) == (first["batch_size"], first["remat"])
     assert "candidates" not in second  # not measured again
+    # Compiled one after another, each with its own cache figures (nothing cached yet).
+    assert all(row["compile_seconds"] > 0 and row["compile_cache"]["misses"] >= 1
+               for row in candidates)  # fmt: skip
+
+
+@rehearsal
+@pytest.mark.slow
+def test_candidates_stop_when_their_time_is_up(packed, tmp_path):
+    """With no time for candidates, the first one is compiled and trained; the rest are
+    logged as skipped, not compiled."""
+    output, _ = packed
+    log, printed = _rehearse(output, tmp_path / "out", tmp_path / "state", "--measure-candidates",
+                             "--candidates", "2,1:remat", "--candidates-seconds", "0",
+                             "--rehearse-seconds", "1")  # fmt: skip
+    first, second = log["candidates"]
+    assert (first["batch_size"], first["remat"], first["fits"]) == (2, False, True)
+    assert first["patches_per_second"] > 0
+    assert second == {"batch_size": 1, "remat": True,
+                      "skipped": "the time for candidates ran out"}  # fmt: skip
+    assert (log["batch_size"], log["remat"]) == (2, False) and log["steps"] >= 1
+    assert "candidate batch 1 remat: skipped" in printed
+
+
+@rehearsal
+def test_a_call_stuck_before_training_ends_itself(packed, tmp_path):
+    """The watchdog: no training step --start-timeout seconds after the call's start ends
+    the call with exit 4 and a one-line error, and the log names the phase."""
+    output, _ = packed
+    result = _run(["bash", "release/device_train.sh", "--rehearse", "--start-timeout", "1",
+                   "--state-dir", str(tmp_path / "state")],
+                  OUT=str(tmp_path / "out"), DEVICE_DIR=str(output))  # fmt: skip
+    assert result.returncode == 4, result.stdout[-2000:] + result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("device_train: error: no training step 1 s after the call's start")
+    assert "--measure-candidates" in last
+    log = json.loads((tmp_path / "out" / "train_log.json").read_text())
+    assert log["status"].startswith("stopped by the watchdog while ") and log["rows"] == []
+    assert not (tmp_path / "out" / "model").exists()
 
 
 @rehearsal
@@ -384,6 +422,11 @@ def test_plan_fills_the_window_with_two_calls_then_resumes():
     assert "--init .device/init" in device_plan.plan_calls(0, init=True)[0]["command"]
     assert device_plan.plan_calls(900 - device_plan.MIN_START_LEFT_S + 1) == []
     assert device_plan.plan_calls(860, warm=True) == []
+    # Measuring candidates costs call 1 the time given to them (compiled one by one).
+    measured = device_plan.plan_calls(0, measure_candidates=True)
+    assert "--measure-candidates" in measured[0]["command"]
+    assert first["train_seconds"] - measured[0]["train_seconds"] == times["candidates"]
+    assert "--measure-candidates" not in measured[1]["command"]
 
 
 def test_plan_prints_the_run_calls(capsys):
@@ -396,6 +439,7 @@ def test_plan_prints_the_run_calls(capsys):
         call["timeout_s"] for call in device_plan.plan_calls(0)
     ]
     assert "give_back" in printed and "pack_device.py --init out/device-1/model" in printed
+    assert "If a call exits 4 (its watchdog" in printed
 
 
 def test_budget_file_estimates_the_time_used_before_a_call(tmp_path):
