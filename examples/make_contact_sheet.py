@@ -6,7 +6,7 @@ background) and averages real 240 fps video frames the way the GoPro dataset
 was made, then saves them side by side with the blur kernels as insets.
 
 How to run:
-    python examples/make_contact_sheet.py       # the README picture, in docs/images/
+    python examples/make_contact_sheet.py       # the picture of docs/guides/train.md, in docs/images/
     python examples/make_contact_sheet.py --photos a.jpg b.png --output /tmp/sheet.jpg
     python examples/make_contact_sheet.py --size 300 --gopro none    # no video row
 

@@ -10,7 +10,7 @@ How to run:
 The pairs are synthetic scenes (smooth backgrounds, sharp-edged shapes) blurred
 by a 7-pixel diagonal camera motion. A network this small and a run this short
 learn that one blur; real photos need the pretrained weights or a real run
-(see the README).
+(see docs/guides/fine-tune.md).
 """
 
 import argparse

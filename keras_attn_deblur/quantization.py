@@ -8,7 +8,7 @@ report = quantization.build_int8(model, "model.int8.onnx",
 Deblurrer(model, precision="int8", int8_model="model.int8.onnx")
 ```
 
-How a build is made (measured on the bundled weights; README, "int8"):
+How a build is made (measured on the bundled weights; docs/guides/export.md, "int8"):
 
 1. The model is exported to float32 ONNX (`export.export_model`).
 2. ONNX Runtime's static quantization (QDQ) turns every convolution except
@@ -172,8 +172,9 @@ def fidelity_gate(run_int8, run_float, gate_sets):
     """The gate's numbers: the int8 and float32 functions on every set's pairs.
 
     Args:
-        run_int8, run_float: functions `run(images) -> restored` on float32
-            `(1, H, W, 3)` arrays.
+        run_int8: the int8 network, a function `run(images) -> restored`
+            on float32 `(1, H, W, 3)` arrays.
+        run_float: the float32 network, the same kind of function.
         gate_sets: dict of set name -> list of `(blurry, sharp)` float32
             `(H, W, 3)` arrays in `[0, 1]`.
 

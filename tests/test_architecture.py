@@ -13,7 +13,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "keras_attn_deblur"
 
-# The layers, lowest first; see README "Architecture". A module may import its
+# The layers, lowest first; see docs/guides/architecture.md. A module may import its
 # own layer and the layers below it. The Hub code sits below the model class:
 # `AttnDeblurNet` inherits `hub.mixin.HubMixin`, and the hub receives the class
 # as an argument instead of importing it (as keras-hub's preset loaders do).

@@ -159,7 +159,9 @@ def test_pack_with_returned_weights_still_travels(tmp_path):
     assert manifest["photos"] > 0 and manifest["init"]["model"] == os.path.relpath(BUNDLED, ROOT)
     weights = os.path.join(BUNDLED, "model.weights.h5")
     packed = output / "init" / device_sources.PACKED_WEIGHTS
-    assert os.path.getsize(packed) < 0.8 * os.path.getsize(weights)
+    # Byte planes in xz: 0.76 of the float16 file for the CPU weights of 2026-11-25, 0.81 for
+    # run 2's (trained weights have more entropy); the method is checked against plain xz below.
+    assert os.path.getsize(packed) < 0.9 * os.path.getsize(weights)
     restored = tmp_path / "restored.h5"
     device_sources.unpack_weights(packed, restored)
     with open(weights, "rb") as file:

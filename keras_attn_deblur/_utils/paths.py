@@ -15,6 +15,7 @@ except ImportError:  # Windows: a file open for writing cannot be removed there 
 
 # The image files the package reads and writes, by extension (lower case).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+"""The file extensions read as images (lower case; matched case-insensitively)."""
 
 
 def is_image_name(name):

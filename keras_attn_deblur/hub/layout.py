@@ -28,14 +28,19 @@ import pathlib
 import re
 
 CONFIG_FILE = "config.json"
+"""The model's Keras config (`get_config`) in a saved folder."""
 METADATA_FILE = "metadata.json"
+"""The package's record (versions, weights hash, input range) in a saved folder."""
 WEIGHTS_FILE = "model.weights.h5"
+"""The weights in a saved folder (Keras `.weights.h5`)."""
 CARD_FILE = "README.md"
-# The files of a saved folder, and the only ones downloaded from a repo.
+"""The model card in a saved folder (the Hub shows it as the repo's page)."""
 REPO_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, CARD_FILE)
-# The key of this package's record in metadata.json.
+"""The files of a saved folder, and the only ones downloaded from a repo."""
 METADATA_KEY = "keras_attn_deblur"
+"""The key of this package's record in metadata.json."""
 INPUT_RANGE = (0.0, 1.0)
+"""The value range of the images the saved models take and give."""
 
 # Where the name "<name>" finds bundled weights: one folder per name, each
 # written by `save_pretrained`.

@@ -138,9 +138,15 @@ class HubMixin:
                 says "Not evaluated").
             overwrite_card: bool. Replace a README.md that was not generated
                 by this package. Defaults to `False`: such a README.md is kept.
-            repo_id, model_name, license, tags, datasets, base_model,
-                training: the model card's fields, see
-                `keras_attn_deblur.hub.card.render_model_card`.
+            repo_id: str. The model card's field (with `model_name`,
+                `license`, `tags`, `datasets`, `base_model` and `training`),
+                see `keras_attn_deblur.hub.card.render_model_card`.
+            model_name: str. The card's title.
+            license: str. The card's license.
+            tags: list of str. The card's tags.
+            datasets: list of str. The card's datasets.
+            base_model: str. The card's base model.
+            training: str. The card's training paragraph.
             weights_dtype: `"float32"` or `"float16"`. `"float16"` halves the
                 weights file; loading casts the weights back to float32.
                 Defaults to `"float32"`.
@@ -211,8 +217,14 @@ class HubMixin:
             create_pr: bool. Open a pull request instead of committing to
                 the default branch. Defaults to `False`.
             endpoint: str. Hub address. Defaults to `None` (`HF_ENDPOINT`).
-            metrics, overwrite_card, model_name, license, tags, datasets,
-                base_model: see `save_pretrained`.
+            metrics: see `save_pretrained`, as are `overwrite_card`,
+                `model_name`, `license`, `tags`, `datasets` and `base_model`.
+            overwrite_card: see `save_pretrained`.
+            model_name: see `save_pretrained`.
+            license: see `save_pretrained`.
+            tags: see `save_pretrained`.
+            datasets: see `save_pretrained`.
+            base_model: see `save_pretrained`.
 
         Returns:
             The `huggingface_hub.CommitInfo` of the commit (`.oid`,

@@ -20,7 +20,7 @@ def choose_precision(model, int8_model=None):
     pays only where the hardware computes it natively (about 4x with AMX);
     elsewhere oneDNN and XLA emulate it with float32 arithmetic and
     conversions, and it is no faster than float32 (within 10% either way on
-    an AVX2-only AMD EPYC, TensorFlow and JAX, measured in the README) while
+    an AVX2-only AMD EPYC, TensorFlow and JAX, measured in docs/results.md) while
     it rounds every activation to 8 bits of mantissa.
 
     - A model computing in float32 (or float64) runs as it is (`None`): it
@@ -32,8 +32,8 @@ def choose_precision(model, int8_model=None):
       AMX-INT8), ONNX Runtime is installed and the model has an int8 build
       (`int8_model`, or the bundled weights' own), which passed the
       fidelity gate when it was built (on a 2-core AMD EPYC with AVX-512
-      BF16 and VNNI: 2.5x float32 and 1.4x bfloat16, measured in the
-      README); else `"bfloat16"` where the CPU has AVX-512 BF16 (Cooper
+      BF16 and VNNI: 2.5x float32 and 1.4x bfloat16, measured in
+      docs/results.md); else `"bfloat16"` where the CPU has AVX-512 BF16 (Cooper
       Lake, AMD Zen 4 and later); `"float32"` elsewhere (AVX2 only, Arm).
     - On a GPU: the model's own (`None`) where it computes bfloat16
       natively (compute capability 8.0, Ampere, and later) or the model is

@@ -52,8 +52,9 @@ from keras_attn_deblur._utils.validation import check_positive_int
 from keras_attn_deblur._utils.validation import is_integer
 
 DEFAULT_MEMORY_BUDGET_MB = 2048
-# The least overlap of neighbouring tiles, in pixels, unless told otherwise.
+"""The memory (MB) one inference may use unless told otherwise: larger photos go in tiles."""
 DEFAULT_TILE_OVERLAP = 32
+"""The least overlap of neighbouring tiles, in pixels, unless told otherwise."""
 
 # Tiles start at multiples of this: the network's total downsampling factor
 # (two stride-2 convolutions), so that every tile sees the whole image's

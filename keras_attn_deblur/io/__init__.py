@@ -18,3 +18,14 @@ from keras_attn_deblur.io.decode import image_size
 from keras_attn_deblur.io.decode import load_image
 from keras_attn_deblur.io.decode import load_image_samples
 from keras_attn_deblur.io.encode import write_image
+
+__all__ = [
+    "ImageReadError",
+    "from_float",
+    "image_samples",
+    "image_size",
+    "load_image",
+    "load_image_samples",
+    "to_float_rgb",
+    "write_image",
+]

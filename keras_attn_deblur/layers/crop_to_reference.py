@@ -12,8 +12,7 @@ class CropToReference(keras.layers.Layer):
     reference])`, it returns `inputs[:, :H, :W, :]` where `H, W` are the
     (possibly run-time) height and width of `reference`.
 
-    Args:
-        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+    It takes the base layer's keyword arguments, such as `name` and `dtype`.
 
     Example:
     ```python

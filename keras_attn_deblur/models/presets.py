@@ -43,6 +43,8 @@ PRESETS = {
         "global_residual": True,
     },
 }
+"""The named configurations of `AttnDeblurNet` (`AttnDeblurNet.from_preset(name)`): a dict of
+preset name -> the constructor's keyword arguments."""
 
 
 def block_counts(blocks_per_stage):

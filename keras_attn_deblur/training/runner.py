@@ -38,6 +38,7 @@ class RunOptionsError(ValueError):
 
 
 FINAL_MODEL = "final.keras"
+"""The file name of a run's last model in its run folder (beside `best.keras`)."""
 
 
 def finished_model(run_dir):

@@ -46,3 +46,21 @@ from keras_attn_deblur.data.synthetic.nonuniform import blur_image
 from keras_attn_deblur.data.synthetic.nonuniform import nonuniform_blur
 from keras_attn_deblur.data.synthetic.pair_synthesizer import PairSynthesizer
 from keras_attn_deblur.data.synthetic.pipeline import SyntheticMotionBlur
+
+__all__ = [
+    "PairSynthesizer",
+    "SyntheticMotionBlur",
+    "add_gaussian_noise",
+    "add_poisson_noise",
+    "apply_crf",
+    "average_frames",
+    "blur_image",
+    "camera_shake_kernel",
+    "frame_averaged_pairs",
+    "inverse_crf",
+    "jpeg_compress",
+    "kernel_bank",
+    "linear_motion_kernel",
+    "nonuniform_blur",
+    "odd_frame_counts",
+]

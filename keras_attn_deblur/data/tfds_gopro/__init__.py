@@ -23,3 +23,8 @@ if importlib.util.find_spec("importlib_resources") is None:
 
 from keras_attn_deblur.data.tfds_gopro.gopro_builder import GoproLarge  # noqa: E402
 from keras_attn_deblur.data.tfds_gopro.gopro_builder import GoproLargeConfig  # noqa: E402
+
+__all__ = [
+    "GoproLarge",
+    "GoproLargeConfig",
+]
