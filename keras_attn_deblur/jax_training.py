@@ -14,9 +14,9 @@ window): `save_state` writes everything the step carries (parameters,
 optimizer moments and iteration count, the synthesizer's random state) to
 one `.npz`, `load_state` puts it back, and `enable_compilation_cache` keeps
 the compiled step on disk so that the next process does not compile again.
-`compile_all` compiles several candidate configurations in turn and
-`seconds_per_step` times each without touching its state; `rematerialized`
-makes a copy of a model that recomputes chosen layers' activations in the
+`compile` compiles the step ahead of time (one candidate configuration
+at a time) and `seconds_per_step` times it without touching its state;
+`rematerialized` makes a copy of a model that recomputes chosen layers' activations in the
 backward pass (less memory, more arithmetic).
 
 Imported on demand (it imports JAX); the rest of the package does not need
@@ -216,26 +216,27 @@ class SynthesisTrainer:
     def compile(self, sources):
         """Compiles the step ahead of time; returns XLA's memory analysis (bytes) or `None`.
 
-        With `enable_compilation_cache`, a step compiled by an earlier process
-        is read from the cache: `cache_counts` then says `{"hits": 1, ...}`.
+        Sets `compile_seconds` (lowering and compilation), `memory` and
+        `cache_counts` (the persistent-cache hits and misses of this
+        compilation): with `enable_compilation_cache`, a step compiled by an
+        earlier process is read from the cache (`{"hits": 1, ...}`). Compile
+        candidate configurations one after another, never in parallel threads:
+        XLA's GPU compiler times kernels on the device while it compiles
+        (autotuning), and parallel compilations can deadlock there (an H200
+        window of 2026-12-04 spent a whole 600-second call in three).
         """
-        compile_all([self], sources)
-        return self.memory
-
-    def _lower(self, sources):
+        before = compilation_cache_counts()
         started = time.perf_counter()
-        lowered = self._step.lower(self.state, np.float32(0.0), sources)
-        return lowered, time.perf_counter() - started
-
-    def _compiled_from(self, compiled, seconds, cache_counts):
-        self._compiled = compiled
-        self.compile_seconds = seconds
-        self.cache_counts = cache_counts
-        self.memory = _memory_analysis(compiled)
+        self._compiled = self._step.lower(self.state, np.float32(0.0), sources).compile()
+        self.compile_seconds = time.perf_counter() - started
+        after = compilation_cache_counts()
+        self.cache_counts = {key: after[key] - before[key] for key in after}
+        self.memory = _memory_analysis(self._compiled)
+        return self.memory
 
     @property
     def compiled(self):
-        """Whether the step is compiled (`compile`, `compile_all` or the first `step`)."""
+        """Whether the step is compiled (`compile` or the first `step`)."""
         return self._compiled is not None
 
     def step(self, sources, learning_rate):
@@ -344,42 +345,6 @@ class SynthesisTrainer:
             for variable, value in zip(variables, values):
                 variable.assign(value)
         return self.model
-
-
-def compile_all(trainers, sources, deadline=None):
-    """Compiles the steps of several trainers (candidate configurations), one after another.
-
-    One at a time on purpose: XLA's GPU compiler times kernels on the device
-    while it compiles (autotuning), and compilations in parallel threads can
-    deadlock there (an H200 window of 2026-12-04 spent its whole 600-second
-    call in three parallel compilations). With the persistent compilation
-    cache, a candidate compiled by an earlier call costs a few seconds.
-    Sets each compiled trainer's `compile_seconds` (its lowering plus its
-    compilation), `memory` and `cache_counts` (its persistent-cache hits and
-    misses).
-
-    Args:
-        trainers: `SynthesisTrainer`s, in the order to compile them.
-        sources: the device arrays the steps read (`put`).
-        deadline: `time.time()` after which no further trainer is started (the
-            first one always is); `None`: no limit.
-
-    Returns:
-        The trainers' memory analyses, in order (dicts of bytes, or `None`
-        where XLA reports none); a trainer left out by `deadline` stays
-        uncompiled (`compiled` false) and gives `None`.
-    """
-    for index, trainer in enumerate(trainers):
-        if index and deadline is not None and time.time() >= deadline:
-            break
-        before = compilation_cache_counts()
-        lowered, seconds = trainer._lower(sources)
-        started = time.perf_counter()
-        compiled = lowered.compile()
-        seconds += time.perf_counter() - started
-        after = compilation_cache_counts()
-        trainer._compiled_from(compiled, seconds, {key: after[key] - before[key] for key in after})
-    return [trainer.memory if trainer.compiled else None for trainer in trainers]
 
 
 def _mean_psnr(sharp, image):

@@ -72,8 +72,6 @@ def choose_trainer(models, args, sources, log, candidates, candidates_deadline=N
     (`time.time()`); the ones not reached are logged as skipped. Put the one to fall back on
     first.
     """
-    from keras_attn_deblur.jax_training import compile_all
-
     limit = _device_memory()
 
     def fits(need):
@@ -104,7 +102,7 @@ def choose_trainer(models, args, sources, log, candidates, candidates_deadline=N
             continue
         trainer = make_trainer(models(remat), args, batch)
         trainer.remat = remat
-        need = _memory_need(compile_all([trainer], sources)[0])
+        need = _memory_need(trainer.compile(sources))
         row.update(memory_bytes=need, fits=fits(need),
                    compile_seconds=round(trainer.compile_seconds, 1),
                    compile_cache=trainer.cache_counts)  # fmt: skip
