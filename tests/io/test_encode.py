@@ -14,6 +14,7 @@ import pickle
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from keras_attn_deblur.io.encode import write_image
 from tests.full_disk import disk_with_room
@@ -96,6 +97,23 @@ def test_an_earlier_output_survives_a_full_disk_unchanged(tmp_path, monkeypatch)
     assert os.listdir(output.parent) == ["rgb.jpg"]
 
 
+def _without_tiff_padding(path):
+    """The file's bytes, with the byte that aligns a TIFF's directory set to zero.
+
+    libtiff starts the directory on an even offset; when the last strip ends on an odd
+    one, the byte between them belongs to no tag, and Pillow leaves in it whatever its
+    encoder's buffer held (zero in a fresh process, not always in a long one).
+    """
+    data = bytearray(path.read_bytes())
+    if data[:4] == b"II*\x00":
+        directory = int.from_bytes(data[4:8], "little")
+        with Image.open(path) as image:
+            strips_end = image.tag_v2[273][-1] + image.tag_v2[279][-1]
+        if strips_end == directory - 1:
+            data[strips_end] = 0
+    return bytes(data)
+
+
 def test_a_disk_with_room_gets_the_whole_file(tmp_path, monkeypatch):
     """The full-disk file object itself writes every byte when there is room."""
     for name in CASES:
@@ -103,7 +121,8 @@ def test_a_disk_with_room_gets_the_whole_file(tmp_path, monkeypatch):
         with monkeypatch.context() as patch:
             disk_with_room(patch, size)
             write_image(tmp_path / name, *CASES[name])
-        assert (tmp_path / name).read_bytes() == (tmp_path / "with_room" / name).read_bytes()
+        written, with_room = tmp_path / name, tmp_path / "with_room" / name
+        assert _without_tiff_padding(written) == _without_tiff_padding(with_room), name
 
 
 _WRITE_UNDER_A_FILE_SIZE_LIMIT = """
