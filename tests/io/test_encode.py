@@ -15,6 +15,8 @@ import pickle
 import numpy as np
 import pytest
 from PIL import Image
+from PIL.TiffImagePlugin import STRIPBYTECOUNTS
+from PIL.TiffImagePlugin import STRIPOFFSETS
 
 from keras_attn_deblur.io.encode import write_image
 from tests.full_disk import disk_with_room
@@ -108,7 +110,7 @@ def _without_tiff_padding(path):
     if data[:4] == b"II*\x00":
         directory = int.from_bytes(data[4:8], "little")
         with Image.open(path) as image:
-            strips_end = image.tag_v2[273][-1] + image.tag_v2[279][-1]
+            strips_end = image.tag_v2[STRIPOFFSETS][-1] + image.tag_v2[STRIPBYTECOUNTS][-1]
         if strips_end == directory - 1:
             data[strips_end] = 0
     return bytes(data)
